@@ -1,0 +1,89 @@
+// Package keyedcache builds an expensive value once per key and shares it
+// safely: a generic keyed singleton, with an optional LRU bound, an optional
+// time to live, eviction callbacks and statistics.
+//
+// The typical value is something that is costly to create and meant to be
+// reused: an API client with its connection pool, a compiled template, a
+// parsed configuration. The key is whatever makes two such values different.
+//
+//	clients, err := keyedcache.New(func(ctx context.Context, cfg Config) (*Client, error) {
+//		return Dial(ctx, cfg)
+//	}, &keyedcache.Options[Config, *Client]{MaxEntries: 64, TTL: time.Hour})
+//	...
+//	client, err := clients.Get(ctx, cfg)
+//
+// # Contract
+//
+// One load per key. Concurrent Gets of a missing key call the [Loader] once;
+// all of them receive its result. Different keys load in parallel, and a slow
+// load never blocks hits or loads of other keys.
+//
+// Errors are not cached. A Loader error goes to the Get that started the load
+// and to every Get that joined it; the next Get calls the Loader again.
+//
+// Panics and Goexit never hang or crash. The Loader runs in a goroutine of its
+// own. If it panics, every Get waiting on it receives a [*PanicError] holding
+// the panic value and stack, and the key can be loaded again. If it calls
+// [runtime.Goexit] (t.FailNow does), its goroutine ends, as Goexit must, and
+// every Get waiting on it receives [ErrLoaderExited].
+//
+// Cancellation. A Get whose context ends while it waits returns ctx.Err() at
+// once; the load goes on for the others. The Loader's context carries the
+// values of the Get that started the load, is not cancelled when that Get
+// leaves, and is cancelled once every Get waiting on it has left (the load is
+// then abandoned: its result is not stored, and the next Get starts afresh).
+// Close cancels it too.
+//
+// Delete, Clear and Close during a load make the load stale: its waiters still
+// receive its result, but it is not stored, and the next Get loads afresh.
+// After Clear returns, no Get that starts returns a value whose load began
+// before the Clear.
+//
+// OnEvict is called exactly once for every value that the cache stored and
+// then removed, with a [Reason]. It runs outside the cache's locks, so it may
+// call the cache, in the goroutine of the call that removed the value and
+// before that call returns: after Clear or Close returns, every callback for
+// what it removed has run. A value evicted to make room for a new one is
+// removed by the goroutine that completes the load, before the Gets waiting
+// for that load return.
+//
+// Close removes every value with reason [Closed], cancels the loads in
+// flight and waits for their Loaders to return; later Gets return
+// [ErrClosed]. Close is idempotent. No goroutine started by the cache outlives
+// a Close.
+//
+// # Bounds and expiry
+//
+// With Options.MaxEntries, inserting beyond the bound evicts the least
+// recently used value. Recency is exact when calls do not contend: hits that
+// never overlap (for example one goroutine replaying a trace) give the LRU
+// order of a textbook LRU, exactly. Hits take no lock: each appends its entry
+// to a small buffer, and the next call that takes the lock (to insert, evict
+// or list keys) applies the buffered hits first, in order. Concurrent hits
+// are approximated in two ways. Buffers are striped per goroutine once two
+// hits collide, and a drain applies the stripes one after another, so hits
+// from different goroutines that arrived between two drains may be applied
+// in an order other than the one in which they happened. And a hit that finds
+// its buffer full while another goroutine holds the lock is not recorded.
+//
+// With Options.TTL, a value expires TTL after it was created (reads do not
+// extend it). An expired value is invisible at once to Get, Peek, Len and
+// Keys; the next Get reloads it. There is no background goroutine: expired
+// values are removed, with reason [Expired], by the next call that writes or
+// scans (a Get that misses, Delete, Clear, Close, Len, Keys, Stats). Lookups
+// that hit and Peek do not remove anything.
+//
+// # Costs
+//
+// A hit reads an atomically published map and, in a stripe that belongs to
+// the calling goroutine, adds one to a counter (and, with MaxEntries, appends
+// to a buffer). It takes no lock and allocates nothing; with TTL it also reads
+// the monotonic clock. Misses, stores and removals take one mutex. New keys go
+// into a second map that readers reach under the mutex until enough of them
+// have missed there to pay for promoting it, as sync.Map did before Go 1.24;
+// a cache whose keys keep changing pays more per store than one whose keys
+// settle, which is the case it is built for.
+//
+// Stats are always on: the lock-free hit counters are striped, the others are
+// kept under the mutex.
+package keyedcache

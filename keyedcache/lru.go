@@ -1,0 +1,139 @@
+package keyedcache
+
+import "github.com/hashicorp/golang-lru/v2/simplelru"
+
+// With Options.MaxEntries, the order of use lives in a simplelru.LRU, which
+// is not safe for concurrent use and is guarded by mu. A hit does not take
+// mu: it appends its entry to its stripe's ring (stripe.go), and whoever
+// holds mu next applies the rings to the LRU before doing anything that
+// depends on the order (inserting, evicting, listing keys). When a ring is
+// full, the hit that finds it full applies the rings itself if mu is free,
+// and otherwise drops its record: mu is then held by a call that overlaps
+// it in time, and recency may be approximate for overlapping calls.
+//
+// Applying a batch of accesses in order gives the same LRU order as
+// applying only the last access to each entry, in the order of those last
+// accesses, so a drain moves each distinct entry once.
+
+// recencyLocked holds the LRU order and the scratch space for draining.
+type recency[K comparable, V any] struct {
+	lru     *simplelru.LRU[K, *entry[K, V]] // nil when unbounded
+	max     int
+	epoch   uint64         // drains so far, to mark entries seen in one
+	scratch []*entry[K, V] // reused by drainLocked
+}
+
+// record notes a lock-free hit on e, counted in stripe i, for the LRU order.
+//
+// The order stays exact while hits do not overlap: a hit whose stripe is not
+// the one the previous hit used applies the buffered hits before it records
+// its own, so that the rings never hold hits of two stripes out of order. If
+// the lock is busy then, hits overlap; the cache stops the check (which would
+// make every hit write to one shared word) until a drain finds that only one
+// stripe has been used since the last.
+func (c *KeyedCache[K, V]) record(i uint32, e *entry[K, V]) {
+	ss := &c.stripes
+	if ss.last.Load() != i && !ss.concurrent.Load() {
+		if c.mu.TryLock() {
+			c.drainLocked()
+			ss.last.Store(i)
+			c.mu.Unlock()
+		} else {
+			ss.concurrent.Store(true)
+		}
+	}
+	s := &ss.s[i]
+	t := s.tail.Load()
+	if t-s.head.Load() >= ringSize {
+		if !c.mu.TryLock() {
+			return // overlapping a call that holds mu: drop the hit
+		}
+		c.drainLocked()
+		c.mu.Unlock()
+		t = s.tail.Load()
+	}
+	if s.tail.CompareAndSwap(t, t+1) {
+		s.ring[t%ringSize].Store(e)
+	}
+	// else another goroutine on this stripe took the slot: drop the hit.
+}
+
+// drainLocked applies the buffered hits to the LRU order.
+func (c *KeyedCache[K, V]) drainLocked() {
+	if c.rec.lru == nil {
+		return
+	}
+	ss := &c.stripes
+	batch := c.rec.scratch[:0]
+	used, from := 0, uint32(0)
+	for i := range ss.s {
+		s := &ss.s[i]
+		h, t := s.head.Load(), s.tail.Load()
+		if h == t {
+			continue
+		}
+		used, from = used+1, uint32(i)
+		for ; h != t; h++ {
+			// A hit that has claimed a slot but not yet filled it stops
+			// the drain of this stripe; the next drain takes it.
+			e := s.ring[h%ringSize].Swap(nil)
+			if e == nil {
+				break
+			}
+			batch = append(batch, e)
+		}
+		s.head.Store(h)
+	}
+	if used == 1 && ss.concurrent.Load() {
+		ss.last.Store(from)
+		ss.concurrent.Store(false)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	c.rec.epoch++
+	// Walk backwards to keep the last access to each entry, then apply
+	// those in forward order.
+	n := 0
+	for i := len(batch) - 1; i >= 0; i-- {
+		e := batch[i]
+		if e.seen == c.rec.epoch || e.removed.Load() {
+			continue
+		}
+		e.seen = c.rec.epoch
+		batch[len(batch)-1-n] = e
+		n++
+	}
+	for _, e := range batch[len(batch)-n:] {
+		c.rec.lru.Get(e.key)
+	}
+	clear(batch)
+	c.rec.scratch = batch[:0]
+}
+
+// touchLocked moves e to the front of the LRU order, after what the rings
+// hold, which happened before.
+func (c *KeyedCache[K, V]) touchLocked(e *entry[K, V]) {
+	if c.rec.lru == nil {
+		return
+	}
+	c.drainLocked()
+	c.rec.lru.Get(e.key)
+}
+
+// discardLocked empties the rings without applying them.
+func (c *KeyedCache[K, V]) discardLocked() {
+	for i := range c.stripes.s {
+		s := &c.stripes.s[i]
+		if s.ring == nil {
+			return
+		}
+		h, t := s.head.Load(), s.tail.Load()
+		for ; h != t; h++ {
+			if s.ring[h%ringSize].Swap(nil) == nil {
+				break
+			}
+		}
+		s.head.Store(h)
+	}
+}

@@ -1,0 +1,46 @@
+package keyedcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A Loader creates the value for key. The cache calls it once per missing key,
+// however many Gets are waiting for that key, in a goroutine of its own.
+//
+// ctx carries the values of the Get that started the load. It is not cancelled
+// when that Get leaves; it is cancelled once every Get waiting for the load has
+// left, and when the cache is closed. A Loader should return promptly then.
+type Loader[K comparable, V any] func(ctx context.Context, key K) (V, error)
+
+// Options configure a [KeyedCache]. The zero value, like a nil *Options, gives
+// an unbounded cache whose values never expire.
+type Options[K comparable, V any] struct {
+	// MaxEntries bounds the number of values kept. When a new value would
+	// exceed it, the least recently used value is evicted. 0 means unbounded.
+	MaxEntries int
+
+	// TTL, when positive, makes each value expire TTL after it was created
+	// (expire-after-create; reads do not extend it). 0 means never.
+	TTL time.Duration
+
+	// OnEvict, if not nil, is called exactly once for every value the cache
+	// stored and then removed, with the reason. It runs outside the cache's
+	// locks, in the goroutine of the call that removed the value, before that
+	// call returns; it may call the cache.
+	OnEvict func(key K, value V, reason Reason)
+}
+
+func (o *Options[K, V]) validate() error {
+	switch {
+	case o.MaxEntries < 0:
+		return fmt.Errorf("keyedcache: Options.MaxEntries is %d; want 0 (unbounded) or more", o.MaxEntries)
+	case o.TTL < 0:
+		return fmt.Errorf("keyedcache: Options.TTL is %v; want 0 (never expire) or more", o.TTL)
+	}
+	return nil
+}
+
+var errNilLoader = errors.New("keyedcache: New called with a nil Loader")

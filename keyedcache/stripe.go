@@ -1,0 +1,78 @@
+package keyedcache
+
+import (
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+)
+
+// A hit must not write to memory that hits in other goroutines write too:
+// one shared counter makes every hit wait for its cache line to travel
+// between cores. So each hit counts itself, and records its recency, in one
+// of several stripes, chosen by the address of the calling goroutine's
+// stack, which is cheap to take and differs between goroutines. Goroutines
+// that share a stripe stay correct; they only share its cache lines.
+
+// ringSize is the number of accesses a stripe buffers before they must be
+// applied to the LRU order. A power of two.
+const ringSize = 32
+
+// A stripe is padded to two cache lines so that neighbours never share one,
+// even with adjacent-line prefetching.
+type stripe[K comparable, V any] struct {
+	hits atomic.Uint64 // lock-free hits counted here
+	tail atomic.Uint32 // next slot to fill in ring; advanced by hits
+	head atomic.Uint32 // next slot to apply; advanced under the cache's mu
+	// ring holds accesses not yet applied to the LRU order; nil when the
+	// cache is unbounded.
+	ring *[ringSize]atomic.Pointer[entry[K, V]]
+	_    [128 - 8 - 4 - 4 - 8]byte
+}
+
+// stripes is the set of stripes, and the state that keeps the LRU order
+// exact while hits do not overlap (lru.go).
+type stripes[K comparable, V any] struct {
+	s    []stripe[K, V] // len is a power of two
+	mask uint32         // len(s)-1
+	_    [128 - 24 - 4]byte
+	// last is the stripe of the last recorded hit, and concurrent is set
+	// once hits have been seen to overlap; both are written rarely.
+	last       atomic.Uint32
+	concurrent atomic.Bool
+	_          [128 - 4 - 4]byte
+}
+
+func (ss *stripes[K, V]) init(bounded bool) {
+	n := 32
+	for n < 8*runtime.GOMAXPROCS(0) && n < 256 {
+		n *= 2
+	}
+	ss.s = make([]stripe[K, V], n)
+	ss.mask = uint32(n - 1)
+	if bounded {
+		for i := range ss.s {
+			ss.s[i].ring = new([ringSize]atomic.Pointer[entry[K, V]])
+		}
+	}
+}
+
+// pick returns the index of the calling goroutine's stripe.
+func (ss *stripes[K, V]) pick() uint32 {
+	var anchor byte
+	// Goroutine stacks start at 8 KiB, so above bit 13 the address names
+	// the goroutine (for all but deep stacks). The pointer is only hashed.
+	h := uint64(uintptr(unsafe.Pointer(&anchor)) >> 13)
+	h *= 0x9E3779B97F4A7C15
+	h ^= h >> 29
+	h *= 0xBF58476D1CE4E5B9
+	return uint32(h>>40) & ss.mask
+}
+
+// hits sums the stripes' hit counters.
+func (ss *stripes[K, V]) hits() uint64 {
+	var n uint64
+	for i := range ss.s {
+		n += ss.s[i].hits.Load()
+	}
+	return n
+}
