@@ -1,0 +1,5 @@
+//go:build !race
+
+package keyedcache
+
+const raceEnabled = false

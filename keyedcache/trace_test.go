@@ -1,0 +1,92 @@
+package keyedcache
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// traceDir holds the shared cache traces beside the repository.
+const traceDir = "../../shared/traces"
+
+// readARC expands an ARC .lis trace: each line "start count ignored reqno"
+// stands for the keys start, start+1, ..., start+count-1.
+func readARC(t *testing.T, name string) []int64 {
+	t.Helper()
+	f, err := os.Open(traceDir + "/" + name)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("trace %s not found in %s: the shared traces are not beside this checkout", name, traceDir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []int64
+	sc := bufio.NewScanner(z)
+	for line := 1; sc.Scan(); line++ {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			t.Fatalf("%s:%d: want at least 2 fields, got %q", name, line, sc.Text())
+		}
+		start, err1 := strconv.ParseInt(fields[0], 10, 64)
+		count, err2 := strconv.ParseInt(fields[1], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("%s:%d: %v", name, line, err)
+		}
+		for k := start; k < start+count; k++ {
+			keys = append(keys, k)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestTraceOLTP replays the OLTP trace with one goroutine and checks the hit
+// ratio against the LRU figures published in the ARC paper (Megiddo and
+// Modha, FAST 2003, Table IV): recency must be exactly that of an LRU.
+func TestTraceOLTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays about a million requests")
+	}
+	keys := readARC(t, "oltp.gz")
+	if len(keys) != 914145 {
+		t.Fatalf("oltp.gz expands to %d requests, want 914145", len(keys))
+	}
+	for _, tt := range []struct {
+		size int
+		want string
+	}{{1000, "32.83"}, {2000, "42.47"}} {
+		t.Run(fmt.Sprintf("MaxEntries=%d", tt.size), func(t *testing.T) {
+			c := newCache(t, func(_ context.Context, k int64) (int64, error) { return k, nil },
+				&Options[int64, int64]{MaxEntries: tt.size})
+			ctx := context.Background()
+			for _, k := range keys {
+				if v, err := c.Get(ctx, k); v != k || err != nil {
+					t.Fatalf("Get(%d) = %d, %v", k, v, err)
+				}
+			}
+			s := c.Stats()
+			got := strconv.FormatFloat(math.Round(s.HitRatio()*1e4)/100, 'f', 2, 64)
+			if got != tt.want {
+				t.Errorf("hit ratio %s%% (%+v), want the published LRU %s%%", got, s, tt.want)
+			}
+			if s.Hits+s.Misses != uint64(len(keys)) || s.Entries != tt.size {
+				t.Errorf("Stats() = %+v: counts do not add up to %d requests", s, len(keys))
+			}
+		})
+	}
+}
