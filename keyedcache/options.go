@@ -13,6 +13,9 @@ import (
 // ctx carries the values of the Get that started the load. It is not cancelled
 // when that Get leaves; it is cancelled once every Get waiting for the load has
 // left, and when the cache is closed. A Loader should return promptly then.
+//
+// A Loader must not Get its own key from the same cache (it would wait for
+// itself) nor Close the cache (Close waits for Loaders to return).
 type Loader[K comparable, V any] func(ctx context.Context, key K) (V, error)
 
 // Options configure a [KeyedCache]. The zero value, like a nil *Options, gives
@@ -29,7 +32,10 @@ type Options[K comparable, V any] struct {
 	// OnEvict, if not nil, is called exactly once for every value the cache
 	// stored and then removed, with the reason. It runs outside the cache's
 	// locks, in the goroutine of the call that removed the value, before that
-	// call returns; it may call the cache.
+	// call returns; it may call the cache. It must not panic: the panic
+	// would reach that call's caller, or, for a value evicted to make room
+	// for a new one, the goroutine that completed the load, which would end
+	// the program.
 	OnEvict func(key K, value V, reason Reason)
 }
 

@@ -10,6 +10,11 @@ type entry[K comparable, V any] struct {
 	expires int64       // clock reading at which it expires; 0: never
 	removed atomic.Bool // set, under mu, when the entry leaves the cache
 
+	// The fields below are written under mu while hits on other cores read
+	// the fields above; a cache line between them keeps those hits from
+	// losing their copy of the entry.
+	_ [64]byte
+
 	// guarded by mu
 	prev, next *entry[K, V] // creation order (ttl.go)
 	seen       uint64       // last drain that applied it (lru.go)
