@@ -65,7 +65,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 	if opts.MaxEntries > 0 {
 		// The size is only a backstop: insertLocked evicts first, so
 		// that it knows what left.
-		c.rec.lru, _ = simplelru.NewLRU[K, *entry[K, V]](opts.MaxEntries, nil)
+		c.rec.lru, _ = simplelru.NewLRU[*entry[K, V], struct{}](opts.MaxEntries, nil)
 		c.rec.max = opts.MaxEntries
 	}
 	return c, nil
@@ -195,7 +195,10 @@ func (c *KeyedCache[K, V]) Keys() []K {
 	var keys []K
 	if c.rec.lru != nil {
 		c.drainLocked()
-		keys = c.rec.lru.Keys()
+		keys = make([]K, 0, c.live)
+		for _, e := range c.rec.lru.Keys() {
+			keys = append(keys, e.key)
+		}
 	} else {
 		keys = make([]K, 0, c.live)
 		for e := c.order.front(); e != nil && e != &c.order.root; e = e.next {
@@ -256,10 +259,10 @@ func (c *KeyedCache[K, V]) insertLocked(key K, val V, out []removal[K, V]) []rem
 	if c.rec.lru != nil {
 		c.drainLocked()
 		for c.rec.lru.Len() >= c.rec.max {
-			_, old, _ := c.rec.lru.GetOldest()
+			old, _, _ := c.rec.lru.GetOldest()
 			out = c.removeLocked(old, Evicted, out)
 		}
-		c.rec.lru.Add(key, e)
+		c.rec.lru.Add(e, struct{}{})
 	}
 	c.putLocked(e)
 	c.order.pushBack(e)
@@ -273,7 +276,7 @@ func (c *KeyedCache[K, V]) removeLocked(e *entry[K, V], why Reason, out []remova
 	c.dropLocked(e)
 	c.order.remove(e)
 	if c.rec.lru != nil {
-		c.rec.lru.Remove(e.key)
+		c.rec.lru.Remove(e)
 	}
 	c.live--
 	switch why {

@@ -3,7 +3,8 @@ package keyedcache
 import "github.com/hashicorp/golang-lru/v2/simplelru"
 
 // With Options.MaxEntries, the order of use lives in a simplelru.LRU, which
-// is not safe for concurrent use and is guarded by mu. A hit does not take
+// is not safe for concurrent use and is guarded by mu. It is keyed by entry
+// pointer, which hashes and compares in a word whatever K is. A hit does not take
 // mu: it appends its entry to its stripe's ring (stripe.go), and whoever
 // holds mu next applies the rings to the LRU before doing anything that
 // depends on the order (inserting, evicting, listing keys). When a ring is
@@ -15,9 +16,9 @@ import "github.com/hashicorp/golang-lru/v2/simplelru"
 // applying only the last access to each entry, in the order of those last
 // accesses, so a drain moves each distinct entry once.
 
-// recencyLocked holds the LRU order and the scratch space for draining.
+// recency holds the LRU order and the scratch space for draining.
 type recency[K comparable, V any] struct {
-	lru     *simplelru.LRU[K, *entry[K, V]] // nil when unbounded
+	lru     *simplelru.LRU[*entry[K, V], struct{}] // nil when unbounded
 	max     int
 	epoch   uint64         // drains so far, to mark entries seen in one
 	scratch []*entry[K, V] // reused by drainLocked
@@ -105,7 +106,7 @@ func (c *KeyedCache[K, V]) drainLocked() {
 		n++
 	}
 	for _, e := range batch[len(batch)-n:] {
-		c.rec.lru.Get(e.key)
+		c.rec.lru.Get(e)
 	}
 	clear(batch)
 	c.rec.scratch = batch[:0]
@@ -118,7 +119,7 @@ func (c *KeyedCache[K, V]) touchLocked(e *entry[K, V]) {
 		return
 	}
 	c.drainLocked()
-	c.rec.lru.Get(e.key)
+	c.rec.lru.Get(e)
 }
 
 // discardLocked empties the rings without applying them.
