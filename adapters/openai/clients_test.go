@@ -1,0 +1,662 @@
+package openai_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
+
+	reuseopenai "github.com/reuse-go/reuse/adapters/openai"
+)
+
+func TestGetSameConfigSameClient(t *testing.T) {
+	c := newClients(t, nil)
+	cfg := reuseopenai.Config{APIKey: "sk-a", Timeout: 30 * time.Second, MaxRetries: 2}
+	a, err := c.Get(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Get(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Error("two Gets of one Config returned different clients")
+	}
+	if s := c.Stats(); s.Hits != 1 || s.Misses != 1 || s.Loads != 1 || s.Entries != 1 {
+		t.Errorf("Stats = %+v, want 1 hit, 1 miss, 1 load, 1 entry", s)
+	}
+}
+
+func TestGetDefaultsShareClient(t *testing.T) {
+	c := newClients(t, nil)
+	tests := []struct {
+		name string
+		x, y reuseopenai.Config
+	}{
+		{"Timeout 0 is DefaultTimeout",
+			reuseopenai.Config{APIKey: "k"},
+			reuseopenai.Config{APIKey: "k", Timeout: reuseopenai.DefaultTimeout}},
+		{"empty BaseURL is the OpenAI API",
+			reuseopenai.Config{APIKey: "k"},
+			reuseopenai.Config{APIKey: "k", BaseURL: "https://api.openai.com/v1/"}},
+		{"trailing slash",
+			reuseopenai.Config{APIKey: "k", BaseURL: "http://localhost:8080/v1"},
+			reuseopenai.Config{APIKey: "k", BaseURL: "http://localhost:8080/v1/"}},
+	}
+	for _, tt := range tests {
+		x, err := c.Get(tt.x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := c.Get(tt.y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x != y {
+			t.Errorf("%s: got two clients, want one", tt.name)
+		}
+	}
+}
+
+// TestChangedSettingNewClient changes each setting of a Config in turn: each
+// change must give a new client that uses the new setting, and going back
+// must give the first client again.
+func TestChangedSettingNewClient(t *testing.T) {
+	srv, other := newServer(t), newServer(t)
+	c := newClients(t, nil)
+	base := reuseopenai.Config{
+		APIKey: "sk-base", BaseURL: srv.URL, Organization: "org-base", Project: "proj-base",
+		Timeout: 30 * time.Second, MaxRetries: 1,
+	}
+	first, err := c.Get(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := func(name, want string) func(*testing.T, *openai.Client) {
+		return func(t *testing.T, client *openai.Client) {
+			chat(t, client, "hi")
+			if got := srv.LastHeader().Get(name); got != want {
+				t.Errorf("%s = %q, want %q", name, got, want)
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		change func(*reuseopenai.Config)
+		check  func(*testing.T, *openai.Client) // that client uses the change
+	}{
+		{"Timeout", func(c *reuseopenai.Config) { c.Timeout = 31 * time.Second }, header("X-Stainless-Timeout", "31")},
+		{"MaxRetries", func(c *reuseopenai.Config) { c.MaxRetries = 2 }, func(t *testing.T, client *openai.Client) {
+			srv.SetStatus(http.StatusServiceUnavailable)
+			defer srv.SetStatus(0)
+			before := srv.Requests()
+			if _, err := client.Chat.Completions.New(context.Background(), params("hi")); err == nil {
+				t.Error("chat completion against a 503 succeeded")
+			}
+			if got := srv.Requests() - before; got != 3 {
+				t.Errorf("%d attempts, want 3", got)
+			}
+		}},
+		{"APIKey", func(c *reuseopenai.Config) { c.APIKey = "sk-rotated" }, header("Authorization", "Bearer sk-rotated")},
+		{"BaseURL", func(c *reuseopenai.Config) { c.BaseURL = other.URL }, func(t *testing.T, client *openai.Client) {
+			chat(t, client, "hi")
+			if other.Requests() != 1 {
+				t.Errorf("the other server got %d requests, want 1", other.Requests())
+			}
+		}},
+		{"Organization", func(c *reuseopenai.Config) { c.Organization = "org-2" }, header("OpenAI-Organization", "org-2")},
+		{"Project", func(c *reuseopenai.Config) { c.Project = "proj-2" }, header("OpenAI-Project", "proj-2")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			tt.change(&cfg)
+			got, err := c.Get(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == first {
+				t.Fatal("Get returned the first client, want a new one")
+			}
+			tt.check(t, got)
+			if again, _ := c.Get(base); again != first {
+				t.Error("Get of the first Config returned a new client, want the first")
+			}
+		})
+	}
+	if got, want := c.Len(), 1+len(tests); got != want {
+		t.Errorf("Len() = %d, want %d", got, want)
+	}
+}
+
+// TestChangedEnvNewClient changes each variable that openai-go reads: each
+// change must give FromEnv a new client, and going back the first one.
+func TestChangedEnvNewClient(t *testing.T) {
+	srv := newServer(t)
+	c := newClients(t, nil)
+	base := map[string]string{
+		"OPENAI_API_KEY": "sk-env", "OPENAI_BASE_URL": srv.URL,
+		"OPENAI_ORG_ID": "org-env", "OPENAI_PROJECT_ID": "proj-env",
+		"OPENAI_TIMEOUT": "30", "OPENAI_MAX_RETRIES": "1",
+		"OPENAI_ADMIN_KEY": "sk-admin-env", "OPENAI_WEBHOOK_SECRET": "whsec-env",
+		"OPENAI_CUSTOM_HEADERS": "X-Team: a",
+	}
+	setEnv(t, base)
+	first, _, err := c.FromEnv("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := map[string]string{
+		"OPENAI_API_KEY": "sk-env-2", "OPENAI_BASE_URL": srv.URL + "/",
+		"OPENAI_ORG_ID": "org-2", "OPENAI_PROJECT_ID": "proj-2",
+		"OPENAI_TIMEOUT": "31", "OPENAI_MAX_RETRIES": "2",
+		"OPENAI_ADMIN_KEY": "sk-admin-2", "OPENAI_WEBHOOK_SECRET": "whsec-2",
+		"OPENAI_CUSTOM_HEADERS": "X-Team: b",
+	}
+	for name, value := range changes {
+		t.Setenv(name, value)
+		got, _, err := c.FromEnv("")
+		if err != nil {
+			t.Fatalf("%s=%q: %v", name, value, err)
+		}
+		if name == "OPENAI_BASE_URL" {
+			// A trailing slash is the same base URL.
+			if got != first {
+				t.Errorf("%s gained a trailing slash: FromEnv returned a new client, want the first", name)
+			}
+		} else if got == first {
+			t.Errorf("%s changed: FromEnv returned the first client, want a new one", name)
+		}
+		t.Setenv(name, base[name])
+		if again, _, _ := c.FromEnv(""); again != first {
+			t.Errorf("%s back: FromEnv returned a new client, want the first", name)
+		}
+	}
+}
+
+// TestFromEnvSendsWhatNewClientSends checks that a client from FromEnv sends
+// the headers that openai.NewClient, reading the same environment, sends.
+func TestFromEnvSendsWhatNewClientSends(t *testing.T) {
+	srv := newServer(t)
+	setEnv(t, map[string]string{
+		"OPENAI_API_KEY": "sk-env", "OPENAI_BASE_URL": srv.URL,
+		"OPENAI_ORG_ID": "org-env", "OPENAI_PROJECT_ID": "proj-env",
+		"OPENAI_CUSTOM_HEADERS": "X-Team: blue\nX-Cost-Center: 42",
+	})
+	c := newClients(t, nil)
+	ours, _, err := c.FromEnv("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat(t, ours, "hi")
+	got := srv.LastHeader()
+
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	theirs := openai.NewClient(option.WithHTTPClient(&http.Client{Transport: tr}))
+	chat(t, &theirs, "hi")
+	want := srv.LastHeader()
+
+	for _, h := range []string{"Authorization", "OpenAI-Organization", "OpenAI-Project", "X-Team", "X-Cost-Center"} {
+		if got.Get(h) != want.Get(h) || want.Get(h) == "" {
+			t.Errorf("%s: FromEnv's client sent %q, openai.NewClient's %q", h, got.Get(h), want.Get(h))
+		}
+	}
+}
+
+// TestGetIgnoresEnvironment checks that a Config built in code gives a
+// client that takes nothing from the OPENAI_ variables.
+func TestGetIgnoresEnvironment(t *testing.T) {
+	srv := newServer(t)
+	setEnv(t, map[string]string{
+		"OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1",
+		"OPENAI_ORG_ID": "org-env", "OPENAI_PROJECT_ID": "proj-env",
+		"OPENAI_ADMIN_KEY":      "sk-admin-env",
+		"OPENAI_CUSTOM_HEADERS": "X-Team: blue\nOpenAI-Organization: org-header",
+	})
+	c := newClients(t, nil)
+	client, err := c.Get(reuseopenai.Config{APIKey: "sk-code", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat(t, client, "hi")
+	h := srv.LastHeader()
+	if got := h.Get("Authorization"); got != "Bearer sk-code" {
+		t.Errorf("Authorization = %q, want %q", got, "Bearer sk-code")
+	}
+	for _, name := range []string{"OpenAI-Organization", "OpenAI-Project", "X-Team"} {
+		if v, ok := h[http.CanonicalHeaderKey(name)]; ok {
+			t.Errorf("%s = %q, want no such header", name, v)
+		}
+	}
+}
+
+func TestFromEnvModel(t *testing.T) {
+	c := newClients(t, nil)
+	setEnv(t, map[string]string{"OPENAI_API_KEY": "sk"})
+	tests := []struct{ arg, env, want string }{
+		{"", "", reuseopenai.DefaultModel},
+		{"", "gpt-env", "gpt-env"},
+		{"gpt-arg", "gpt-env", "gpt-arg"},
+		{"gpt-arg", "", "gpt-arg"},
+	}
+	for _, tt := range tests {
+		t.Setenv("OPENAI_MODEL", tt.env)
+		_, got, err := c.FromEnv(tt.arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("FromEnv(%q) with OPENAI_MODEL=%q: model %q, want %q", tt.arg, tt.env, got, tt.want)
+		}
+	}
+}
+
+func TestDefaultModel(t *testing.T) {
+	if reuseopenai.DefaultModel != shared.ChatModelGPT5_4Mini {
+		t.Errorf("DefaultModel = %q, want openai-go's %q", reuseopenai.DefaultModel, shared.ChatModelGPT5_4Mini)
+	}
+}
+
+func TestGetClient(t *testing.T) {
+	srv := newServer(t)
+	setEnv(t, map[string]string{"OPENAI_API_KEY": "sk-getclient", "OPENAI_BASE_URL": srv.URL, "OPENAI_MODEL": "gpt-env"})
+	a, model, err := reuseopenai.GetClient("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if model != "gpt-env" {
+		t.Errorf("model = %q, want OPENAI_MODEL's gpt-env", model)
+	}
+	b, model, err := reuseopenai.GetClient("gpt-arg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b || model != "gpt-arg" {
+		t.Errorf("second GetClient: same client %v, model %q; want true, gpt-arg", a == b, model)
+	}
+	chat(t, a, "hello")
+	if got := srv.LastHeader().Get("Authorization"); got != "Bearer sk-getclient" {
+		t.Errorf("Authorization = %q, want Bearer sk-getclient", got)
+	}
+	t.Setenv("OPENAI_API_KEY", "")
+	if _, _, err := reuseopenai.GetClient(""); !errors.Is(err, reuseopenai.ErrNoAPIKey) {
+		t.Errorf("GetClient without OPENAI_API_KEY: err = %v, want ErrNoAPIKey", err)
+	}
+}
+
+func TestGetErrors(t *testing.T) {
+	c := newClients(t, nil)
+	tests := []struct {
+		name string
+		cfg  reuseopenai.Config
+		want string
+	}{
+		{"no key", reuseopenai.Config{}, "openai: missing API key"},
+		{"negative timeout", reuseopenai.Config{APIKey: "k", Timeout: -time.Second}, "openai: Config.Timeout -1s is negative"},
+		{"negative retries", reuseopenai.Config{APIKey: "k", MaxRetries: -1}, "openai: Config.MaxRetries -1 is negative"},
+		{"relative URL", reuseopenai.Config{APIKey: "k", BaseURL: "localhost/v1"}, `openai: Config.BaseURL: "localhost/v1" is not an absolute http or https URL`},
+		{"bad URL", reuseopenai.Config{APIKey: "k", BaseURL: "http://[::1"}, "openai: Config.BaseURL: not a valid URL"},
+		{"ftp URL", reuseopenai.Config{APIKey: "k", BaseURL: "ftp://host/v1"}, `openai: Config.BaseURL: "ftp://host/v1" is not an absolute http or https URL`},
+	}
+	for _, tt := range tests {
+		client, err := c.Get(tt.cfg)
+		if err == nil || err.Error() != tt.want || client != nil {
+			t.Errorf("%s: Get = %p, %v; want nil, %q", tt.name, client, err, tt.want)
+		}
+	}
+	if _, err := c.Get(reuseopenai.Config{}); !errors.Is(err, reuseopenai.ErrNoAPIKey) {
+		t.Errorf("no key: err = %v, want ErrNoAPIKey", err)
+	}
+	if n := c.Len(); n != 0 {
+		t.Errorf("Len() = %d after failed Gets, want 0", n)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, opts := range []reuseopenai.Options{{MaxClients: -1}, {TTL: -1}, {MaxIdleConnsPerHost: -1}} {
+		if c, err := reuseopenai.New(&opts); err == nil || c != nil {
+			t.Errorf("New(%+v) = %v, %v; want an error", opts, c, err)
+		}
+	}
+	c, err := reuseopenai.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+func TestConcurrentGetCreatesOnce(t *testing.T) {
+	rec := &recorder{level: slog.LevelInfo}
+	c := newClients(t, &reuseopenai.Options{Logger: slog.New(rec)})
+	cfg := reuseopenai.Config{APIKey: "sk-shared"}
+	const n = 64
+	clients := make([]*openai.Client, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			if clients[i], err = c.Get(cfg); err != nil {
+				t.Errorf("Get: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range clients {
+		if clients[i] != clients[0] {
+			t.Fatalf("goroutine %d got another client", i)
+		}
+	}
+	if s := c.Stats(); s.Loads != 1 {
+		t.Errorf("Stats().Loads = %d, want 1", s.Loads)
+	}
+	if got := len(rec.records()); got != 1 {
+		t.Errorf("%d Info records, want 1", got)
+	}
+}
+
+func TestMaxClientsEvicts(t *testing.T) {
+	rec := &recorder{level: slog.LevelDebug}
+	c := newClients(t, &reuseopenai.Options{MaxClients: 2, Logger: slog.New(rec)})
+	get := func(key string) *openai.Client {
+		t.Helper()
+		client, err := c.Get(reuseopenai.Config{APIKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client
+	}
+	a := get("sk-a")
+	get("sk-b")
+	get("sk-a") // a is now more recently used than b
+	get("sk-c") // evicts b
+	if n := c.Len(); n != 2 {
+		t.Errorf("Len() = %d, want 2", n)
+	}
+	if s := c.Stats(); s.Evictions != 1 {
+		t.Errorf("Stats().Evictions = %d, want 1", s.Evictions)
+	}
+	if get("sk-a") != a {
+		t.Error("the recently used client was evicted")
+	}
+	var evicted []string
+	for _, r := range rec.records() {
+		if r.Message == "openai: client removed" {
+			evicted = append(evicted, attrs(r)["reason"]+" "+attrs(r)["api_key"])
+		}
+	}
+	if want := "Evicted " + fp(t, "sk-b"); len(evicted) != 1 || evicted[0] != want {
+		t.Errorf("removal records %q, want [%q]", evicted, want)
+	}
+}
+
+func TestTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := reuseopenai.New(&reuseopenai.Options{TTL: time.Minute, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cfg := reuseopenai.Config{APIKey: "sk-ttl"}
+		a, _ := c.Get(cfg)
+		time.Sleep(59 * time.Second)
+		if b, _ := c.Get(cfg); b != a {
+			t.Error("client replaced before its TTL")
+		}
+		time.Sleep(2 * time.Second)
+		if b, _ := c.Get(cfg); b == a {
+			t.Error("client kept after its TTL")
+		}
+		if s := c.Stats(); s.Expirations != 1 {
+			t.Errorf("Stats().Expirations = %d, want 1", s.Expirations)
+		}
+	})
+}
+
+// countingTransport counts the requests it carries.
+type countingTransport struct {
+	n    atomic.Int64
+	next *http.Transport
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+func TestOptionsHTTPClient(t *testing.T) {
+	srv := newServer(t)
+	ct := &countingTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
+	defer ct.next.CloseIdleConnections()
+	c := newClients(t, &reuseopenai.Options{HTTPClient: &http.Client{Transport: ct}})
+	for _, key := range []string{"sk-1", "sk-2"} {
+		client, err := c.Get(reuseopenai.Config{APIKey: key, BaseURL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chat(t, client, "hi")
+	}
+	if got := ct.n.Load(); got != 2 {
+		t.Errorf("Options.HTTPClient carried %d requests, want 2", got)
+	}
+	if got := srv.Connections(); got != 1 {
+		t.Errorf("the two clients opened %d connections over one HTTPClient, want 1", got)
+	}
+}
+
+func TestSharedTransportAcrossConfigs(t *testing.T) {
+	srv := newServer(t)
+	c := newClients(t, nil)
+	for _, cfg := range []reuseopenai.Config{
+		{APIKey: "sk-1", BaseURL: srv.URL},
+		{APIKey: "sk-1", BaseURL: srv.URL, Timeout: time.Minute},
+		{APIKey: "sk-1", BaseURL: srv.URL, MaxRetries: 5},
+		{APIKey: "sk-2", BaseURL: srv.URL},
+	} {
+		client, err := c.Get(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chat(t, client, "hi")
+	}
+	if got := srv.Connections(); got != 1 {
+		t.Errorf("4 clients, 4 sequential calls: %d connections, want 1", got)
+	}
+}
+
+func TestCloseThenGet(t *testing.T) {
+	srv := newServer(t)
+	c := newClients(t, nil)
+	setEnv(t, map[string]string{"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": srv.URL})
+	client, _, err := c.FromEnv("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat(t, client, "before")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := c.Get(reuseopenai.Config{APIKey: "sk"}); !errors.Is(err, reuseopenai.ErrClosed) {
+		t.Errorf("Get after Close: err = %v, want ErrClosed", err)
+	}
+	if _, _, err := c.FromEnv(""); !errors.Is(err, reuseopenai.ErrClosed) {
+		t.Errorf("FromEnv after Close: err = %v, want ErrClosed", err)
+	}
+	if n := c.Len(); n != 0 {
+		t.Errorf("Len() after Close = %d, want 0", n)
+	}
+	// Close closed the idle connection, so the client, which still works,
+	// needs a new one.
+	chat(t, client, "after")
+	if got := srv.Connections(); got != 2 {
+		t.Errorf("connections = %d, want 2: Close must close the idle one", got)
+	}
+}
+
+func TestClear(t *testing.T) {
+	srv := newServer(t)
+	c := newClients(t, nil)
+	cfg := reuseopenai.Config{APIKey: "sk", BaseURL: srv.URL}
+	a, _ := c.Get(cfg)
+	chat(t, a, "hi")
+	c.Clear()
+	if n := c.Len(); n != 0 {
+		t.Errorf("Len() after Clear = %d, want 0", n)
+	}
+	b, err := c.Get(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b {
+		t.Error("Get after Clear returned the old client")
+	}
+	chat(t, a, "old client still works")
+	chat(t, b, "new client")
+	if got := srv.Connections(); got != 1 {
+		t.Errorf("connections = %d, want 1: Clear keeps the pool", got)
+	}
+}
+
+func TestConfigs(t *testing.T) {
+	c := newClients(t, nil)
+	in := []reuseopenai.Config{
+		{APIKey: "sk-1", Organization: "org", Timeout: time.Minute, MaxRetries: 4},
+		{APIKey: "sk-2", BaseURL: "http://localhost:1/v1/"},
+	}
+	for _, cfg := range in {
+		if _, err := c.Get(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]reuseopenai.Config{}
+	for _, cfg := range c.Configs() {
+		got[cfg.BaseURL] = cfg
+	}
+	want := map[string]string{
+		"https://api.openai.com/v1": "{APIKey:" + fp(t, "sk-1") + " BaseURL:https://api.openai.com/v1 Organization:org Project: Timeout:1m0s MaxRetries:4}",
+		"http://localhost:1/v1":     "{APIKey:" + fp(t, "sk-2") + " BaseURL:http://localhost:1/v1 Organization: Project: Timeout:5m0s MaxRetries:0}",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Configs() = %v, want %d configs", got, len(want))
+	}
+	for url, s := range want {
+		cfg, ok := got[url]
+		if !ok {
+			t.Errorf("Configs() lacks BaseURL %s", url)
+			continue
+		}
+		if cfg.APIKey != "" {
+			t.Errorf("Configs() lists a Config with its APIKey")
+		}
+		if cfg.String() != s {
+			t.Errorf("listed Config = %s, want %s", cfg, s)
+		}
+		if _, err := c.Get(cfg); !errors.Is(err, reuseopenai.ErrNoAPIKey) {
+			t.Errorf("Get(listed Config): err = %v, want ErrNoAPIKey", err)
+		}
+	}
+}
+
+// fp returns the fingerprint that a Config with APIKey key shows.
+func fp(t *testing.T, key string) string {
+	t.Helper()
+	s := reuseopenai.Config{APIKey: key}.LogValue().Group()
+	for _, a := range s {
+		if a.Key == "api_key" {
+			return a.Value.String()
+		}
+	}
+	t.Fatal("no api_key attribute")
+	return ""
+}
+
+func TestConcurrentMixed(t *testing.T) {
+	srv := newServer(t)
+	c := newClients(t, &reuseopenai.Options{MaxClients: 3})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				cfg := reuseopenai.Config{APIKey: "sk", BaseURL: srv.URL, MaxRetries: (g + i) % 5}
+				client, err := c.Get(cfg)
+				if err != nil {
+					t.Errorf("Get: %v", err)
+					return
+				}
+				if _, err := client.Chat.Completions.New(context.Background(), params("x")); err != nil {
+					t.Errorf("chat: %v", err)
+					return
+				}
+				if i%7 == 0 {
+					c.Clear()
+				}
+				_ = c.Configs()
+				_ = c.Stats()
+			}
+		})
+	}
+	wg.Wait()
+	if n := c.Len(); n > 3 {
+		t.Errorf("Len() = %d, want at most MaxClients 3", n)
+	}
+}
+
+func TestGetWithUnparsableEnvBaseURL(t *testing.T) {
+	setEnv(t, map[string]string{"OPENAI_BASE_URL": "http://[::1"})
+	c := newClients(t, nil)
+	_, err := c.Get(reuseopenai.Config{APIKey: "sk", BaseURL: "http://localhost:1/v1"})
+	var envErr *reuseopenai.EnvError
+	if !errors.As(err, &envErr) || envErr.Var != "OPENAI_BASE_URL" {
+		t.Errorf("err = %v, want an *EnvError for OPENAI_BASE_URL", err)
+	}
+
+	// The check has a cause: openai-go itself fails before sending.
+	client := openai.NewClient(option.WithBaseURL("http://localhost:1/v1"), option.WithAPIKey("sk"), option.WithMaxRetries(0))
+	_, err = client.Chat.Completions.New(context.Background(), params("hi"))
+	if err == nil || !strings.Contains(err.Error(), "WithBaseURL failed to parse url") {
+		t.Errorf("openai.NewClient with a bad OPENAI_BASE_URL: err = %v, want a parse error", err)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	srv := newServer(t)
+	setEnv(t, map[string]string{"OPENAI_API_KEY": "sk-default-" + t.Name(), "OPENAI_BASE_URL": srv.URL})
+	d, err := reuseopenai.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := reuseopenai.Default(); again != d {
+		t.Error("two calls of Default returned different Clients")
+	}
+	before := d.Stats()
+	client, _, err := reuseopenai.GetClient("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := d.Get(reuseopenai.Config{APIKey: "sk-default-" + t.Name(), BaseURL: srv.URL, MaxRetries: reuseopenai.DefaultMaxRetries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same != client {
+		t.Error("Default().Get of GetClient's Config returned another client")
+	}
+	if after := d.Stats(); after.Loads != before.Loads+1 || after.Hits != before.Hits+1 {
+		t.Errorf("Stats went from %+v to %+v, want one more load and one more hit", before, after)
+	}
+}

@@ -1,0 +1,176 @@
+package openai_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+
+	reuseopenai "github.com/reuse-go/reuse/adapters/openai"
+	"github.com/reuse-go/reuse/adapters/openai/openaitest"
+)
+
+// setenv sets the OPENAI_ variables of vars and unsets the others, as a
+// deployment would; the returned function restores them.
+func setenv(vars map[string]string) (restore func()) {
+	old := map[string]*string{}
+	for _, name := range envVars {
+		if v, ok := os.LookupEnv(name); ok {
+			old[name] = &v
+		} else {
+			old[name] = nil
+		}
+		os.Unsetenv(name)
+	}
+	for name, value := range vars {
+		os.Setenv(name, value)
+	}
+	return func() {
+		for name, v := range old {
+			if v == nil {
+				os.Unsetenv(name)
+			} else {
+				os.Setenv(name, *v)
+			}
+		}
+	}
+}
+
+// GetClient returns a client configured by the environment, shared by every
+// caller with the same environment.
+func ExampleGetClient() {
+	srv := openaitest.NewServer() // stands in for the OpenAI API
+	defer srv.Close()
+	defer setenv(map[string]string{
+		"OPENAI_API_KEY":  "sk-example",
+		"OPENAI_BASE_URL": srv.URL,
+		"OPENAI_TIMEOUT":  "30",
+	})()
+
+	client, model, err := reuseopenai.GetClient("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello!")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(model)
+	fmt.Println(resp.Choices[0].Message.Content)
+
+	again, _, _ := reuseopenai.GetClient("")
+	fmt.Println(again == client)
+	// Output:
+	// gpt-5.4-mini
+	// Hello!
+	// true
+}
+
+// New makes a Clients with its own options; Get returns one shared client
+// per Config, and logs what it does.
+func ExampleNew() {
+	srv := openaitest.NewServer()
+	defer srv.Close()
+
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "base_url" { // they change from run to run
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	clients, err := reuseopenai.New(&reuseopenai.Options{Logger: logger, MaxClients: 100})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer clients.Close()
+
+	cfg := reuseopenai.Config{APIKey: "sk-example", BaseURL: srv.URL, Timeout: 30 * time.Second, MaxRetries: 2}
+	client, err := clients.Get(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    reuseopenai.DefaultModel,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello!")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Choices[0].Message.Content)
+
+	same, _ := clients.Get(cfg)
+	fmt.Println(same == client)
+	// Output:
+	// level=INFO msg="openai: client created" timeout=30s max_retries=2 api_key=sha256:f2d4b279
+	// Hello!
+	// level=DEBUG msg="openai: client reused" timeout=30s max_retries=2 api_key=sha256:f2d4b279
+	// true
+	// level=DEBUG msg="openai: client removed" timeout=30s max_retries=2 api_key=sha256:f2d4b279 reason=Closed
+}
+
+// Every setting is part of the key: a different timeout gives another
+// client, the same settings the same client.
+func ExampleClients_Get() {
+	clients, err := reuseopenai.New(&reuseopenai.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer clients.Close()
+
+	a, _ := clients.Get(reuseopenai.Config{APIKey: "sk-example", Timeout: 30 * time.Second})
+	b, _ := clients.Get(reuseopenai.Config{APIKey: "sk-example", Timeout: time.Minute})
+	c, _ := clients.Get(reuseopenai.Config{APIKey: "sk-example", Timeout: 30 * time.Second})
+	fmt.Println(a == b, a == c, clients.Len())
+
+	_, err = clients.Get(reuseopenai.Config{})
+	fmt.Println(err)
+	// Output:
+	// false true 2
+	// openai: missing API key
+}
+
+// ConfigFromEnv reads the environment; a bad value is an error that names
+// its variable.
+func ExampleConfigFromEnv() {
+	defer setenv(map[string]string{
+		"OPENAI_API_KEY":     "sk-example",
+		"OPENAI_TIMEOUT":     "2.5",
+		"OPENAI_MAX_RETRIES": "5",
+	})()
+
+	cfg, err := reuseopenai.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cfg.Timeout, cfg.MaxRetries)
+
+	os.Setenv("OPENAI_TIMEOUT", "soon")
+	_, err = reuseopenai.ConfigFromEnv()
+	fmt.Println(err)
+	// Output:
+	// 2.5s 5
+	// openai: OPENAI_TIMEOUT: "soon" is not a number of seconds or a Go duration
+}
+
+// A Config prints, encodes and logs its API key as a fingerprint.
+func ExampleConfig_String() {
+	cfg := reuseopenai.Config{APIKey: "sk-example", Organization: "org-example", Timeout: time.Minute, MaxRetries: 2}
+	fmt.Println(cfg)
+	fmt.Printf("%#v\n", cfg)
+	b, _ := cfg.MarshalJSON()
+	fmt.Println(string(b))
+	// Output:
+	// {APIKey:sha256:f2d4b279 BaseURL: Organization:org-example Project: Timeout:1m0s MaxRetries:2}
+	// openai.Config{APIKey:"sha256:f2d4b279", BaseURL:"", Organization:"org-example", Project:"", Timeout:60000000000, MaxRetries:2}
+	// {"api_key":"sha256:f2d4b279","base_url":"","organization":"org-example","timeout":"1m0s","max_retries":2}
+}

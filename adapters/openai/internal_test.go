@@ -1,0 +1,86 @@
+package openai
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestTunedTransport(t *testing.T) {
+	for _, tt := range []struct{ opt, want int }{{0, 100}, {7, 7}, {500, 500}} {
+		c, err := New(&Options{MaxIdleConnsPerHost: tt.opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := c.transport
+		if tr == nil || c.httpClient.Transport != tr {
+			t.Fatalf("MaxIdleConnsPerHost %d: the http.Client does not use the tuned transport", tt.opt)
+		}
+		if tr.MaxIdleConnsPerHost != tt.want || tr.MaxIdleConns != 4*tt.want ||
+			tr.IdleConnTimeout != 90*time.Second || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
+			t.Errorf("MaxIdleConnsPerHost %d: transport {perHost %d, all %d, idle %v, h2 %v, proxy %v}, want {%d, %d, 90s, true, set}",
+				tt.opt, tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.Proxy != nil, tt.want, 4*tt.want)
+		}
+		c.Close()
+	}
+}
+
+func TestTransportWhenDefaultIsWrapped(t *testing.T) {
+	old := http.DefaultTransport
+	http.DefaultTransport = wrapped{old}
+	defer func() { http.DefaultTransport = old }()
+	tr := newTransport(10)
+	if tr.MaxIdleConnsPerHost != 10 || tr.DialContext == nil || tr.Proxy == nil || !tr.ForceAttemptHTTP2 {
+		t.Errorf("transport built beside a wrapped DefaultTransport lacks settings: %+v", tr)
+	}
+}
+
+type wrapped struct{ http.RoundTripper }
+
+func TestHTTPClientOption(t *testing.T) {
+	hc := &http.Client{}
+	c, err := New(&Options{HTTPClient: hc, MaxIdleConnsPerHost: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.httpClient != hc || c.transport != nil {
+		t.Errorf("with Options.HTTPClient: httpClient %p (want %p), own transport %v (want none)", c.httpClient, hc, c.transport)
+	}
+}
+
+func TestHeaderLines(t *testing.T) {
+	type kv struct{ k, v string }
+	var got []kv
+	for k, v := range headerLines("X-A: 1\n  X-B :two: parts \r\nno colon\n\n: empty name\nX-C:") {
+		got = append(got, kv{k, v})
+	}
+	want := []kv{{"X-A", "1"}, {"X-B", "two: parts"}, {"", "empty name"}, {"X-C", ""}}
+	if !slices.Equal(got, want) {
+		t.Errorf("headerLines = %q, want %q", got, want)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	if got := fingerprint(""); got != "" {
+		t.Errorf(`fingerprint("") = %q, want ""`, got)
+	}
+	// SHA-256("abc") starts ba7816bf.
+	if got := fingerprint("abc"); got != "sha256:ba7816bf" {
+		t.Errorf(`fingerprint("abc") = %q, want sha256:ba7816bf`, got)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.openai.com/v1": "https://api.openai.com/v1",
+		"http://user:pw@host/v1":    "http://user:xxxxx@host/v1",
+		"http://host/v1/@":          "http://host/v1/@",
+		"http://user:pw@[::1":       "(unparsable URL)",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package openai
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// fingerprint returns a short digest of a secret that identifies it in logs
+// without revealing it: "sha256:" and the first 8 hex digits of its SHA-256.
+// It returns "" for "".
+func fingerprint(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return "sha256:" + hex.EncodeToString(sum[:4])
+}
+
+// redact returns a copy of cfg without its secrets, for Clients.Configs.
+// The copy keeps the APIKey's fingerprint, for display.
+func (cfg Config) redact() Config {
+	return Config{
+		BaseURL:      cfg.BaseURL,
+		Organization: cfg.Organization,
+		Project:      cfg.Project,
+		Timeout:      cfg.Timeout,
+		MaxRetries:   cfg.MaxRetries,
+		redacted:     cfg.keyFingerprint(),
+	}
+}
+
+// keyFingerprint returns the fingerprint of cfg's APIKey.
+func (cfg Config) keyFingerprint() string {
+	if cfg.redacted != "" {
+		return cfg.redacted
+	}
+	return fingerprint(cfg.APIKey)
+}
+
+// display is what a Config shows of itself: no secret, only fingerprints,
+// and the base URL without a password.
+type display struct {
+	APIKey        string   `json:"api_key"`
+	BaseURL       string   `json:"base_url"`
+	Organization  string   `json:"organization,omitempty"`
+	Project       string   `json:"project,omitempty"`
+	Timeout       string   `json:"timeout"`
+	MaxRetries    int      `json:"max_retries"`
+	AdminKey      string   `json:"admin_key,omitempty"`
+	WebhookSecret bool     `json:"webhook_secret,omitempty"`
+	Headers       []string `json:"custom_headers,omitempty"`
+}
+
+func (cfg Config) display() display {
+	d := display{
+		APIKey:        cfg.keyFingerprint(),
+		BaseURL:       redactURL(cfg.BaseURL),
+		Organization:  cfg.Organization,
+		Project:       cfg.Project,
+		Timeout:       cfg.Timeout.String(),
+		MaxRetries:    cfg.MaxRetries,
+		AdminKey:      fingerprint(cfg.adminKey),
+		WebhookSecret: cfg.webhookSecret != "",
+	}
+	for name := range headerLines(cfg.headers) {
+		if name != "" {
+			d.Headers = append(d.Headers, name)
+		}
+	}
+	return d
+}
+
+// redactURL returns base with any password replaced by "xxxxx".
+func redactURL(base string) string {
+	if !strings.Contains(base, "@") {
+		return base
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// String returns cfg's settings in the style of the %+v verb, with the
+// APIKey shown as a fingerprint and no secret.
+func (cfg Config) String() string {
+	d := cfg.display()
+	var b strings.Builder
+	fmt.Fprintf(&b, "{APIKey:%s BaseURL:%s Organization:%s Project:%s Timeout:%s MaxRetries:%d",
+		d.APIKey, d.BaseURL, d.Organization, d.Project, d.Timeout, d.MaxRetries)
+	if d.AdminKey != "" {
+		fmt.Fprintf(&b, " AdminKey:%s", d.AdminKey)
+	}
+	if d.WebhookSecret {
+		b.WriteString(" WebhookSecret:set")
+	}
+	if len(d.Headers) > 0 {
+		fmt.Fprintf(&b, " CustomHeaders:%v", d.Headers)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// GoString returns cfg in the style of the %#v verb, with the APIKey shown
+// as a fingerprint and no secret.
+func (cfg Config) GoString() string {
+	d := cfg.display()
+	s := fmt.Sprintf("openai.Config{APIKey:%q, BaseURL:%q, Organization:%q, Project:%q, Timeout:%d, MaxRetries:%d",
+		d.APIKey, d.BaseURL, d.Organization, d.Project, int64(cfg.Timeout), d.MaxRetries)
+	if d.AdminKey != "" {
+		s += fmt.Sprintf(", AdminKey:%q", d.AdminKey)
+	}
+	if d.WebhookSecret {
+		s += `, WebhookSecret:"set"`
+	}
+	if len(d.Headers) > 0 {
+		s += fmt.Sprintf(", CustomHeaders:%#v", d.Headers)
+	}
+	return s + "}"
+}
+
+// Format implements [fmt.Formatter], so that no verb or flag prints a
+// secret: %#v prints GoString, %q a quoted String, and every other verb
+// String.
+func (cfg Config) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprint(f, cfg.GoString())
+	case verb == 'q':
+		fmt.Fprint(f, strconv.Quote(cfg.String()))
+	default:
+		fmt.Fprint(f, cfg.String())
+	}
+}
+
+// MarshalJSON implements [json.Marshaler]. It encodes cfg's settings as a
+// JSON object with the keys api_key (a fingerprint), base_url, organization,
+// project, timeout (such as "5m0s"), max_retries and, when set, admin_key (a
+// fingerprint), webhook_secret (true) and custom_headers (the names). The
+// encoding is for display: it holds no secret, so it cannot be decoded back
+// into a usable Config.
+func (cfg Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(cfg.display())
+}
+
+// LogValue implements [slog.LogValuer]: a Config logs as a group of the
+// attributes that MarshalJSON encodes, with no secret.
+func (cfg Config) LogValue() slog.Value {
+	return slog.GroupValue(cfg.logAttrs()...)
+}
+
+// logAttrs returns the attributes that describe cfg in logs.
+func (cfg Config) logAttrs() []slog.Attr {
+	d := cfg.display()
+	attrs := []slog.Attr{
+		slog.String("base_url", d.BaseURL),
+		slog.Duration("timeout", cfg.Timeout),
+		slog.Int("max_retries", d.MaxRetries),
+		slog.String("api_key", d.APIKey),
+	}
+	if d.Organization != "" {
+		attrs = append(attrs, slog.String("organization", d.Organization))
+	}
+	if d.Project != "" {
+		attrs = append(attrs, slog.String("project", d.Project))
+	}
+	if d.AdminKey != "" {
+		attrs = append(attrs, slog.String("admin_key", d.AdminKey))
+	}
+	if d.WebhookSecret {
+		attrs = append(attrs, slog.Bool("webhook_secret", true))
+	}
+	if len(d.Headers) > 0 {
+		attrs = append(attrs, slog.Any("custom_headers", d.Headers))
+	}
+	return attrs
+}

@@ -1,0 +1,126 @@
+package bench_test
+
+import (
+	"flag"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/reuse-go/reuse/bench"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// Run with -cpu 1,2 to measure both GOMAXPROCS values.
+func BenchmarkHitPath(b *testing.B) {
+	for _, w := range bench.Workloads() {
+		for _, impl := range bench.Impls() {
+			b.Run("workload="+w.Name+"/cache="+impl.Name, func(b *testing.B) {
+				bench.HitPath(b, impl, w)
+			})
+		}
+	}
+}
+
+func BenchmarkMixed(b *testing.B) {
+	for _, impl := range bench.Bounded(bench.Impls()) {
+		b.Run("reads=75%/cache="+impl.Name, func(b *testing.B) {
+			bench.Mixed(b, impl)
+		})
+	}
+}
+
+func BenchmarkHerd(b *testing.B) {
+	for _, n := range bench.HerdGoroutines() {
+		for _, impl := range bench.Impls() {
+			b.Run("goroutines="+strconv.Itoa(n)+"/cache="+impl.Name, func(b *testing.B) {
+				bench.Herd(b, impl, n)
+			})
+		}
+	}
+}
+
+func BenchmarkOpenAI(b *testing.B) {
+	for _, client := range bench.OpenAIClients() {
+		b.Run("concurrency="+strconv.Itoa(bench.OpenAIConcurrency)+"/client="+client.Name, func(b *testing.B) {
+			bench.OpenAI(b, client)
+		})
+	}
+}
+
+// setBenchtime sets -test.benchtime for testing.Benchmark until t ends.
+func setBenchtime(t *testing.T, d string) {
+	t.Helper()
+	f := flag.Lookup("test.benchtime")
+	old := f.Value.String()
+	if err := f.Value.Set(d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Value.Set(old) })
+}
+
+// TestBenchmarkMetrics runs every benchmark briefly and checks the metrics
+// they report.
+func TestBenchmarkMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs benchmarks")
+	}
+	setBenchtime(t, "64x")
+	for _, w := range bench.Workloads() {
+		for _, impl := range bench.Impls() {
+			r := testing.Benchmark(func(b *testing.B) { bench.HitPath(b, impl, w) })
+			if r.N != 64 {
+				t.Errorf("HitPath %s %s failed", w.Name, impl.Name)
+				continue
+			}
+			if got := r.Extra["hit-ratio"]; got != 1 {
+				t.Errorf("HitPath %s %s: hit-ratio = %v, want 1", w.Name, impl.Name, got)
+			}
+		}
+	}
+
+	setBenchtime(t, "1024x")
+	for _, impl := range bench.Bounded(bench.Impls()) {
+		r := testing.Benchmark(func(b *testing.B) { bench.Mixed(b, impl) })
+		// Every fourth read of each goroutine is of a key never seen before.
+		maxRatio := 0.75 + float64(3*runtime.GOMAXPROCS(0))/1024
+		if got := r.Extra["hit-ratio"]; r.N != 1024 || got <= 0 || got > maxRatio {
+			t.Errorf("Mixed %s: N = %d, hit-ratio = %v, want 1024 and in (0, %.3f]", impl.Name, r.N, got, maxRatio)
+		}
+	}
+
+	setBenchtime(t, "2x")
+	for _, impl := range bench.Impls() {
+		r := testing.Benchmark(func(b *testing.B) { bench.Herd(b, impl, 8) })
+		got := r.Extra["loads/op"]
+		if r.N != 2 || got < 1 || got > 8 {
+			t.Errorf("Herd %s: N = %d, loads/op = %v, want 2 and in [1, 8]", impl.Name, r.N, got)
+		}
+		if strings.HasPrefix(impl.Name, "keyedcache") && got != 1 {
+			t.Errorf("Herd %s: loads/op = %v, want 1", impl.Name, got)
+		}
+	}
+
+	setBenchtime(t, "256x")
+	for _, client := range bench.OpenAIClients() {
+		r := testing.Benchmark(func(b *testing.B) { bench.OpenAI(b, client) })
+		got := r.Extra["conns/op"]
+		if r.N != 256 || got <= 0 || got > 1 {
+			t.Errorf("OpenAI %s: N = %d, conns/op = %v, want 256 and in (0, 1]", client.Name, r.N, got)
+		}
+		if client.Name == "per-call" && got != 1 {
+			t.Errorf("OpenAI per-call: conns/op = %v, want 1: each new client dials", got)
+		}
+		// Clients keeps an idle connection for every request in flight; a
+		// few more may be dialled while others come free.
+		if conns := got * float64(r.N); client.Name == "clients" && conns > 1.5*bench.OpenAIConcurrency {
+			t.Errorf("OpenAI clients: %v connections for %d calls by %d goroutines, want about one each",
+				conns, r.N, bench.OpenAIConcurrency)
+		}
+	}
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/reuse-go/reuse/bench"
+)
+
+// writeMarkdown prints r as Markdown: the machine, then one section per
+// benchmark. It prints only what r measured.
+func writeMarkdown(w io.Writer, r *report, command string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Benchmarks\n\n")
+	fmt.Fprintf(&b, "Measured with `%s`. Each figure is the median of %s of %s each; "+
+		"the runs of all implementations were interleaved.\n\n", command, plural(r.reps, "run"), r.benchtime)
+	r.machineTable(&b)
+	r.hitTables(&b)
+	r.mixedTable(&b)
+	r.herdTable(&b)
+	r.openAITable(&b)
+	r.failures(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r *report) machineTable(b *strings.Builder) {
+	m := r.machine
+	b.WriteString("### Machine\n\n| | |\n|:--|:--|\n")
+	fmt.Fprintf(b, "| CPU | %s |\n", escape(m.cpu))
+	fmt.Fprintf(b, "| Cores | %d |\n", m.cores)
+	fmt.Fprintf(b, "| GOMAXPROCS | %s (hit path, mixed); %d (thundering herd, OpenAI) |\n", joinInts(r.procs, ", "), r.maxProcs)
+	fmt.Fprintf(b, "| Go | %s %s/%s |\n", m.goVer, m.goos, m.goarch)
+	fmt.Fprintf(b, "| Date | %s |\n\n", m.started.Format("2006-01-02 15:04 MST"))
+}
+
+// hitColumns returns the (workload, GOMAXPROCS) columns of the hit path.
+func (r *report) hitColumns() []caseKey {
+	var cols []caseKey
+	for _, w := range r.workloads {
+		for _, p := range r.procs {
+			cols = append(cols, caseKey{section: sectionHit, group: w, procs: p})
+		}
+	}
+	return cols
+}
+
+func (r *report) hitTables(b *strings.Builder) {
+	b.WriteString("### Hit path\n\n")
+	fmt.Fprintf(b, "`b.RunParallel` reads of a pre-populated cache with %d-byte string keys, "+
+		"replaying a fixed trace of %d reads: `hot16` reads 16 keys uniformly at random, "+
+		"`zipf8192` reads 8192 keys under a Zipf distribution (s = %v). "+
+		"Bounded caches hold twice the keys. "+
+		"Beside each figure is its ratio to sync.Map in the same column (lower is better).\n\n",
+		bench.KeyLen, bench.TraceLen, bench.ZipfS)
+
+	cols := r.hitColumns()
+	header := func(title string) {
+		fmt.Fprintf(b, "%s\n\n| cache |", title)
+		for _, c := range cols {
+			fmt.Fprintf(b, " %s, GOMAXPROCS=%d |", c.group, c.procs)
+		}
+		b.WriteString("\n|:--|" + strings.Repeat("--:|", len(cols)) + "\n")
+	}
+	row := func(impl bench.Impl, cell func(s, base *summary) string) {
+		fmt.Fprintf(b, "| %s |", escape(impl.Label))
+		for _, c := range cols {
+			c.name = impl.Name
+			base := r.results[caseKey{sectionHit, c.group, c.procs, r.impls[0].Name}]
+			fmt.Fprintf(b, " %s |", cell(r.results[c], base))
+		}
+		b.WriteString("\n")
+	}
+
+	header("ns/op:")
+	for _, impl := range r.impls {
+		row(impl, func(s, base *summary) string {
+			if !ok(s) {
+				return "failed"
+			}
+			return formatNs(s.ns) + ratio(s.ns, base, func(s *summary) float64 { return s.ns })
+		})
+	}
+	b.WriteString("\n")
+	header("allocs/op:")
+	for _, impl := range r.impls {
+		row(impl, func(s, base *summary) string {
+			if !ok(s) {
+				return "failed"
+			}
+			return formatFloat(s.allocs) + ratio(s.allocs, base, func(s *summary) float64 { return s.allocs })
+		})
+	}
+	b.WriteString("\n")
+
+	var missed []string
+	measured := false
+	for _, impl := range r.impls {
+		for _, c := range cols {
+			c.name = impl.Name
+			s := r.results[c]
+			if !ok(s) {
+				continue
+			}
+			measured = true
+			if hr := s.extra["hit-ratio"]; hr < 1 {
+				missed = append(missed, fmt.Sprintf("%s on %s at GOMAXPROCS=%d: %s",
+					escape(impl.Label), c.group, c.procs, formatPercent(hr)))
+			}
+		}
+	}
+	switch {
+	case len(missed) > 0:
+		b.WriteString("Hit ratio where reads missed (median): " + strings.Join(missed, "; ") + ".\n\n")
+	case measured:
+		b.WriteString("Every read hit.\n\n")
+	}
+}
+
+func (r *report) mixedTable(b *strings.Builder) {
+	b.WriteString("### Mixed reads and loads\n\n")
+	fmt.Fprintf(b, "`b.RunParallel` reads through each cache's get-or-load path: three reads in four "+
+		"of a hot set of %d keys (Zipf, s = %v), one in four of a key never read before. "+
+		"Every miss builds a value and adds it; the cache holds at most %d entries, "+
+		"so it must evict. Bounded caches only.\n\n", bench.MixedHot, bench.ZipfS, bench.MixedBound)
+	b.WriteString("| cache | GOMAXPROCS | ns/op | allocs/op | hit ratio |\n|:--|--:|--:|--:|--:|\n")
+	for _, p := range r.procs {
+		for _, impl := range bench.Bounded(r.impls) {
+			s := r.results[caseKey{sectionMixed, mixedGroup, p, impl.Name}]
+			if !ok(s) {
+				fmt.Fprintf(b, "| %s | %d | failed | failed | failed |\n", escape(impl.Label), p)
+				continue
+			}
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", escape(impl.Label), p,
+				formatNs(s.ns), formatFloat(s.allocs), formatPercent(s.extra["hit-ratio"]))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func (r *report) herdTable(b *strings.Builder) {
+	b.WriteString("### Thundering herd\n\n")
+	fmt.Fprintf(b, "Per round, N goroutines released together ask for one missing key whose loader "+
+		"takes %v. Loader calls per round, at GOMAXPROCS=%d. keyedcache and otter load through "+
+		"their own loader; the others are used check-then-add "+
+		"(get, build, add; `LoadOrStore` for sync.Map).\n\n", bench.HerdLoadTime, r.maxProcs)
+	b.WriteString("| cache |")
+	for _, n := range r.herdSizes {
+		fmt.Fprintf(b, " N = %d |", n)
+	}
+	b.WriteString("\n|:--|" + strings.Repeat("--:|", len(r.herdSizes)) + "\n")
+	for _, impl := range r.impls {
+		fmt.Fprintf(b, "| %s |", escape(impl.Label))
+		for _, n := range r.herdSizes {
+			s := r.results[caseKey{sectionHerd, herdGroup(n), r.maxProcs, impl.Name}]
+			if !ok(s) {
+				b.WriteString(" failed |")
+				continue
+			}
+			fmt.Fprintf(b, " %s |", formatFloat(s.extra["loads/op"]))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func (r *report) openAITable(b *strings.Builder) {
+	b.WriteString("### OpenAI clients\n\n")
+	fmt.Fprintf(b, "Chat completions made by %d goroutines at once against the in-process "+
+		"`openaitest` server on 127.0.0.1, at GOMAXPROCS=%d. ns/op is the elapsed time "+
+		"divided by the calls; allocs/op counts the whole process, the server's included; "+
+		"connections are the TCP connections the server accepted, per call.\n\n",
+		bench.OpenAIConcurrency, r.maxProcs)
+	b.WriteString("| client | ns/op | allocs/op | connections per call |\n|:--|--:|--:|--:|\n")
+	for _, c := range r.clients {
+		s := r.results[caseKey{sectionOpenAI, openAIGroup, r.maxProcs, c.Name}]
+		if !ok(s) {
+			fmt.Fprintf(b, "| %s | failed | failed | failed |\n", escape(c.Label))
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", escape(c.Label),
+			formatNs(s.ns), formatFloat(s.allocs), formatFloat(s.extra["conns/op"]))
+	}
+	b.WriteString("\n")
+}
+
+// failures lists the measurements that failed in any run.
+func (r *report) failures(b *strings.Builder) {
+	var lines []string
+	for _, group := range r.cases() {
+		for _, c := range group {
+			s := r.results[c.caseKey]
+			if s == nil || s.failures == 0 {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("- `%s` at GOMAXPROCS=%d failed in %d of %d runs; "+
+				"to see why: `go test -run '^$' -bench '%s' -cpu %d ./bench/`",
+				c.goTestPattern(), c.procs, s.failures, s.failures+s.runs, c.goTestPattern(), c.procs))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("### Failures\n\nFigures above are medians of the runs that succeeded.\n\n")
+	b.WriteString(strings.Join(lines, "\n") + "\n\n")
+}
+
+// ok reports whether s has at least one successful run.
+func ok(s *summary) bool { return s != nil && s.runs > 0 }
+
+// ratio returns " (0.84x)": v divided by base's value, or "" when base was
+// not measured or both are 0.
+func ratio(v float64, base *summary, of func(*summary) float64) string {
+	if !ok(base) {
+		return ""
+	}
+	bv := of(base)
+	switch {
+	case bv > 0:
+		return fmt.Sprintf(" (%.2fx)", v/bv)
+	case v == 0:
+		return ""
+	default:
+		return " (sync.Map: 0)"
+	}
+}
+
+// formatNs formats a duration in nanoseconds with three significant digits.
+func formatNs(ns float64) string {
+	switch {
+	case ns < 1e3:
+		return sig3(ns) + " ns"
+	case ns < 1e6:
+		return sig3(ns/1e3) + " µs"
+	case ns < 1e9:
+		return sig3(ns/1e6) + " ms"
+	default:
+		return sig3(ns/1e9) + " s"
+	}
+}
+
+// sig3 formats v >= 0 with three significant digits, or all of its integer
+// digits.
+func sig3(v float64) string {
+	decimals := 0
+	switch {
+	case v < 10:
+		decimals = 2
+	case v < 100:
+		decimals = 1
+	}
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// formatFloat formats v with three significant digits (all of its integer
+// digits from 100 on), without exponent.
+func formatFloat(v float64) string {
+	if math.Abs(v) >= 100 || v == math.Trunc(v) {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	rounded, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return strconv.FormatFloat(rounded, 'f', -1, 64)
+}
+
+// formatPercent formats a ratio in [0, 1] as a percentage.
+func formatPercent(v float64) string {
+	if v == 1 {
+		return "100%"
+	}
+	return strconv.FormatFloat(100*v, 'f', 2, 64) + "%"
+}
+
+// escape makes s safe in a Markdown table cell.
+func escape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+func joinInts(vs []int, sep string) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, sep)
+}
+
+// plural returns "1 run" or "5 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/reuse-go/reuse/bench"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestReport runs the whole program with one quick run per measurement and
+// checks what it prints and draws.
+func TestReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every benchmark once")
+	}
+	old := flag.Lookup("test.benchtime").Value.String()
+	t.Cleanup(func() { _ = flag.Set("test.benchtime", old) })
+
+	svgPath := filepath.Join(t.TempDir(), "hit.svg")
+	var stdout, stderr bytes.Buffer
+	if err := runReport([]string{"-benchtime", "1x", "-reps", "1", "-cpu", "1,2", "-svg", svgPath}, &stdout, &stderr); err != nil {
+		t.Fatalf("benchreport: %v\nstderr:\n%s", err, stderr.String())
+	}
+	md := stdout.String()
+	for _, want := range []string{
+		"### Machine", "| Go | " + runtime.Version(), "| GOMAXPROCS | 1, 2 (hit path, mixed); 2 (thundering herd, OpenAI) |",
+		"### Hit path", "| cache | hot16, GOMAXPROCS=1 | hot16, GOMAXPROCS=2 | zipf8192, GOMAXPROCS=1 | zipf8192, GOMAXPROCS=2 |",
+		"### Mixed reads and loads", "### Thundering herd", "| cache | N = 8 | N = 32 |",
+		"| keyedcache | 1 | 1 |", "| keyedcache (bounded) | 1 | 1 |",
+		"### OpenAI clients", "| new SDK client per call |", "| reuse Clients |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "failed") {
+		t.Errorf("a measurement failed:\n%s", md)
+	}
+	// Each implementation has a row in both hit-path tables, and sync.Map's
+	// figures are the 1.00x baseline.
+	for _, impl := range bench.Impls() {
+		if n := strings.Count(md, "\n| "+impl.Label+" | "); n < 3 {
+			t.Errorf("%q has %d table rows, want at least 3", impl.Label, n)
+		}
+	}
+	if n := strings.Count(md, "(1.00x)"); n < 4 {
+		t.Errorf("report has %d (1.00x) figures, want at least the 4 ns/op of sync.Map", n)
+	}
+	// One progress line per measurement.
+	if n := strings.Count(stderr.String(), "GOMAXPROCS="); n != 47 {
+		t.Errorf("stderr has %d progress lines, want 47:\n%s", n, stderr.String())
+	}
+
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, svg, 4*len(bench.Impls()))
+}
+
+// checkSVG checks that svg is well-formed XML, a self-contained <svg> with
+// a viewBox, and has bars bars.
+func checkSVG(t *testing.T, svg []byte, bars int) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	rects, titled := 0, 0
+	var stack []string
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			if len(stack) == 0 {
+				if el.Name.Local != "svg" || el.Name.Space != "http://www.w3.org/2000/svg" {
+					t.Errorf("root element is %v, want svg", el.Name)
+				}
+				if attr(el, "viewBox") == "" || attr(el, "font-family") != "sans-serif" {
+					t.Errorf("svg element lacks viewBox or font-family: %v", el.Attr)
+				}
+			}
+			switch el.Name.Local {
+			case "rect":
+				rects++
+			case "title":
+				if len(stack) > 0 && stack[len(stack)-1] == "rect" {
+					titled++
+				}
+			case "script", "image", "style", "foreignObject", "use":
+				t.Errorf("SVG has a <%s> element: it must be self-contained", el.Name.Local)
+			}
+			for _, a := range el.Attr {
+				if a.Name.Local == "href" {
+					t.Errorf("SVG links to %q: it must be self-contained", a.Value)
+				}
+			}
+			stack = append(stack, el.Name.Local)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if titled != bars {
+		t.Errorf("SVG has %d bars, want %d", titled, bars)
+	}
+	if rects < bars+1 {
+		t.Errorf("SVG has %d rects, want a background and %d bars at least", rects, bars)
+	}
+}
+
+func attr(el xml.StartElement, name string) string {
+	for _, a := range el.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// fakeReport returns a report with made-up results: every hit-path figure
+// of an implementation is (index+1) times sync.Map's, ristretto missed, and
+// the herd's otter measurement failed.
+func fakeReport() *report {
+	r := &report{
+		machine:   machine{cpu: "Test CPU | 9000", cores: 4, goVer: "go1.99", goos: "linux", goarch: "amd64", started: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC)},
+		benchtime: "200ms",
+		reps:      5,
+		procs:     []int{1, 4},
+		maxProcs:  4,
+		impls:     bench.Impls(),
+		workloads: []string{"hot16", "zipf8192"},
+		herdSizes: []int{8, 32},
+		clients:   bench.OpenAIClients(),
+		results:   map[caseKey]*summary{},
+	}
+	for _, group := range r.cases() {
+		for _, c := range group {
+			s := &summary{runs: 5, extra: map[string]float64{}}
+			switch c.section {
+			case sectionHit:
+				for i, impl := range r.impls {
+					if impl.Name == c.name {
+						s.ns = 20 * float64(i+1)
+					}
+				}
+				s.extra["hit-ratio"] = 1
+				if c.name == "ristretto" {
+					s.extra["hit-ratio"] = 0.995
+				}
+			case sectionMixed:
+				s.ns, s.allocs, s.extra["hit-ratio"] = 150, 1, 0.7
+			case sectionHerd:
+				s.ns, s.extra["loads/op"] = 1e7, 8
+				if c.name == "otter" {
+					s.runs, s.failures = 0, 5
+				}
+			case sectionOpenAI:
+				s.ns, s.allocs, s.extra["conns/op"] = 250e3, 320, 0.0234
+			}
+			r.results[c.caseKey] = s
+		}
+	}
+	return r
+}
+
+func TestMarkdown(t *testing.T) {
+	r := fakeReport()
+	var b bytes.Buffer
+	if err := writeMarkdown(&b, r, "go run ./bench/cmd/benchreport"); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"median of 5 runs of 200ms each",
+		`| CPU | Test CPU \| 9000 |`,
+		"| Date | 2025-01-02 03:04 UTC |",
+		"| sync.Map | 20.0 ns (1.00x) | 20.0 ns (1.00x) | 20.0 ns (1.00x) | 20.0 ns (1.00x) |",
+		"| golang-lru/v2 | 40.0 ns (2.00x) |",
+		"| keyedcache (bounded) | 120 ns (6.00x) |",
+		"| sync.Map | 0 | 0 | 0 | 0 |",
+		"Hit ratio where reads missed (median): ristretto v2 on hot16 at GOMAXPROCS=1: 99.50%",
+		"| otter v2 | 4 | 150 ns | 1 | 70.00% |",
+		"| otter v2 | failed | failed |",
+		"| sync.Map | 8 | 8 |",
+		"| reuse Clients | 250 µs | 320 | 0.0234 |",
+		"### Failures",
+		"`Herd/goroutines=32/cache=otter` at GOMAXPROCS=4 failed in 5 of 5 runs",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "Every read hit") {
+		t.Errorf("report says every read hit, but ristretto missed")
+	}
+	if got := r.allFailed(); got != 2 {
+		t.Errorf("allFailed() = %d, want 2", got)
+	}
+}
+
+func TestSVG(t *testing.T) {
+	r := fakeReport()
+	r.machine.cpu = `<CPU & "friends">`
+	var b bytes.Buffer
+	if err := writeSVG(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, b.Bytes(), 4*len(r.impls))
+	// The longest bar is keyedcache (bounded) at 120 ns, on an axis to 120.
+	if !strings.Contains(b.String(), `width="580.0"`) {
+		t.Errorf("longest bar does not span the plot (%d units)", svgPlotEnd-svgPlotLeft)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{formatNs(23.14), "23.1 ns"},
+		{formatNs(7.256), "7.26 ns"},
+		{formatNs(325.2), "325 ns"},
+		{formatNs(2232), "2.23 µs"},
+		{formatNs(297343), "297 µs"},
+		{formatNs(10.4e6), "10.4 ms"},
+		{formatNs(47), "47.0 ns"},
+		{formatNs(1.5e9), "1.50 s"},
+		{formatFloat(0), "0"},
+		{formatFloat(32), "32"},
+		{formatFloat(0.02314), "0.0231"},
+		{formatFloat(0.000032), "0.000032"},
+		{formatFloat(1.5), "1.5"},
+		{formatFloat(2201), "2201"},
+		{formatPercent(1), "100%"},
+		{formatPercent(0.69666), "69.67%"},
+		{ratio(23.1, &summary{runs: 1, ns: 27.5}, func(s *summary) float64 { return s.ns }), " (0.84x)"},
+		{ratio(2, &summary{runs: 1}, func(s *summary) float64 { return s.allocs }), " (sync.Map: 0)"},
+		{ratio(0, &summary{runs: 1}, func(s *summary) float64 { return s.allocs }), ""},
+		{ratio(5, &summary{failures: 1}, func(s *summary) float64 { return s.ns }), ""},
+		{plural(1, "run"), "1 run"},
+		{plural(3, "run"), "3 runs"},
+		{escape("a|b"), `a\|b`},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestTicks(t *testing.T) {
+	for _, tc := range []struct{ max, step, top float64 }{
+		{152, 20, 160},
+		{120, 20, 120},
+		{38.4, 5, 40},
+		{2232, 500, 2500},
+		{0, 1, 5},
+	} {
+		step, top := ticks(tc.max)
+		if step != tc.step || top != tc.top {
+			t.Errorf("ticks(%v) = %v, %v; want %v, %v", tc.max, step, top, tc.step, tc.top)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	res := func(n int, d time.Duration, allocs uint64, hr float64) testing.BenchmarkResult {
+		return testing.BenchmarkResult{N: n, T: d, MemAllocs: allocs * uint64(n), Extra: map[string]float64{"hit-ratio": hr}}
+	}
+	s := summarize([]testing.BenchmarkResult{
+		res(100, 5*time.Microsecond, 1, 1),
+		res(100, 3*time.Microsecond, 3, 0.5),
+		res(200, 20*time.Microsecond, 2, 0.9),
+	}, 1)
+	if s.runs != 3 || s.failures != 1 || s.ns != 50 || s.allocs != 2 || s.extra["hit-ratio"] != 0.9 {
+		t.Errorf("summarize = %+v, want 3 runs, 1 failure, 50 ns, 2 allocs, hit-ratio 0.9", s)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median of 1..4 = %v, want 2.5", got)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	o, err := parseArgs([]string{"-benchtime", "1s", "-cpu", "2, 1,2", "-reps", "3", "-svg", "x.svg"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.benchtime != "1s" || o.reps != 3 || o.svg != "x.svg" || len(o.procs) != 2 || o.procs[0] != 2 || o.procs[1] != 1 {
+		t.Errorf("parseArgs = %+v", o)
+	}
+	if o, err := parseArgs(nil, io.Discard); err != nil || o.procs[0] != 1 || o.procs[len(o.procs)-1] != runtime.NumCPU() {
+		t.Errorf("default -cpu = %v, %v; want 1 and %d", o.procs, err, runtime.NumCPU())
+	}
+	for _, args := range [][]string{{"-reps", "0"}, {"-cpu", "0"}, {"-cpu", "a"}, {"extra"}, {"-nope"}} {
+		if _, err := parseArgs(args, io.Discard); err == nil {
+			t.Errorf("parseArgs(%q) succeeded", args)
+		}
+	}
+	var stderr bytes.Buffer
+	if err := runReport([]string{"-benchtime", "soon"}, io.Discard, &stderr); err == nil || !strings.Contains(err.Error(), "-benchtime") {
+		t.Errorf("runReport with a bad -benchtime: err = %v", err)
+	}
+}
+
+func TestCPUModel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpuinfo")
+	info := "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\n\nprocessor\t: 1\nmodel name\t: other\n"
+	if err := os.WriteFile(path, []byte(info), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := cpuModel(path); got != "Intel(R) Xeon(R) Processor" {
+		t.Errorf("cpuModel = %q", got)
+	}
+	if got := cpuModel(filepath.Join(t.TempDir(), "missing")); got != "unknown" {
+		t.Errorf("cpuModel(missing) = %q, want unknown", got)
+	}
+}

@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"context"
+
+	"github.com/reuse-go/reuse/keyedcache"
+)
+
+// ours are the configurations of keyedcache under test.
+var ours = []Impl{
+	{Name: "keyedcache", Label: "keyedcache", New: newKeyedCache},
+	{Name: "keyedcache-bounded", Label: "keyedcache (bounded)", Bounded: true, New: newBoundedKeyedCache},
+}
+
+func impls() []Impl {
+	return append(append([]Impl(nil), peers...), ours...)
+}
+
+// keyedCache adapts keyedcache. Both Get and GetOrLoad are its Get, which
+// loads a missing key once however many callers ask for it.
+type keyedCache struct {
+	c *keyedcache.KeyedCache[string, *Value]
+}
+
+func newKeyedCache(_ int, load LoadFunc) (Cache, error) {
+	c, err := keyedcache.New(keyedcache.Loader[string, *Value](load), nil)
+	if err != nil {
+		return nil, err
+	}
+	return keyedCache{c}, nil
+}
+
+func newBoundedKeyedCache(size int, load LoadFunc) (Cache, error) {
+	if size <= 0 {
+		return nil, errNoSize
+	}
+	c, err := keyedcache.New(keyedcache.Loader[string, *Value](load),
+		&keyedcache.Options[string, *Value]{MaxEntries: size})
+	if err != nil {
+		return nil, err
+	}
+	return keyedCache{c}, nil
+}
+
+func (c keyedCache) Get(key string) (*Value, bool) {
+	v, err := c.c.Get(context.Background(), key)
+	return v, err == nil
+}
+
+func (c keyedCache) GetOrLoad(ctx context.Context, key string) (*Value, error) {
+	return c.c.Get(ctx, key)
+}
+
+func (c keyedCache) Close() { _ = c.c.Close() }
