@@ -59,9 +59,10 @@ func (ss *stripes[K, V]) init(bounded bool) {
 // pick returns the index of the calling goroutine's stripe.
 func (ss *stripes[K, V]) pick() uint32 {
 	var anchor byte
-	// Goroutine stacks start at 8 KiB, so above bit 13 the address names
-	// the goroutine (for all but deep stacks). The pointer is only hashed.
-	h := uint64(uintptr(unsafe.Pointer(&anchor)) >> 13)
+	// Goroutine stacks are at least 2 KiB and aligned to their size, so
+	// above bit 11 the address names the goroutine (and, in a deep stack,
+	// a region of it). The pointer is only hashed, never dereferenced.
+	h := uint64(uintptr(unsafe.Pointer(&anchor)) >> 11)
 	h *= 0x9E3779B97F4A7C15
 	h ^= h >> 29
 	h *= 0xBF58476D1CE4E5B9
