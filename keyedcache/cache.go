@@ -86,9 +86,9 @@ func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	r := c.read.Load()
 	if e := r.m[key]; e != nil && !e.removed.Load() && (c.ttl == 0 || !e.expiredAt(c.clock())) {
 		i := c.stripes.pick()
-		c.stripes.s[i].hits.Add(1)
+		n := c.stripes.s[i].hits.Add(1)
 		if c.rec.lru != nil {
-			c.record(i, e)
+			c.record(i, n, e)
 		}
 		return e.val, nil
 	}

@@ -801,3 +801,47 @@ func TestOnEvictExactlyOnceUnderConcurrency(t *testing.T) {
 		t.Errorf("Entries after Close = %d", s.Entries)
 	}
 }
+
+// TestLRUApproximationEndsWithOverlap forces the approximate mode that
+// overlapping hits switch on, then checks that one goroutine's hits bring
+// back the exact order.
+func TestLRUApproximationEndsWithOverlap(t *testing.T) {
+	const n = 20
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: n})
+	ctx := context.Background()
+	for k := range n {
+		c.Get(ctx, k)
+	}
+	// Hits of keys only the dirty map holds pay for its promotion; after it
+	// every key is in the lock-free read map, so the hit below takes no lock.
+	for c.read.Load().amended {
+		c.Get(ctx, n-1)
+	}
+	// A hit that finds the lock busy while the previous hit came from
+	// another stripe is overlapping another call.
+	c.mu.Lock()
+	c.stripes.last.Store(1 << 31)
+	done := make(chan struct{})
+	go func() { defer close(done); c.Get(ctx, 1) }()
+	<-done
+	c.mu.Unlock()
+	if !c.stripes.concurrent.Load() {
+		t.Fatal("a hit that overlapped a locked call did not switch to the approximate order")
+	}
+	for i := 0; c.stripes.concurrent.Load(); i++ {
+		if i > 100*ringSize*sampleEvery*exactAfter {
+			t.Fatal("one goroutine's hits did not bring back the exact order")
+		}
+		c.Get(ctx, i%n)
+	}
+	want := make([]int, 0, n)
+	for i := range 2 * n {
+		k := (i * 7) % n
+		c.Get(ctx, k)
+		want = slices.DeleteFunc(want, func(x int) bool { return x == k })
+		want = append(want, k)
+	}
+	if got := c.Keys(); !slices.Equal(got, want) {
+		t.Errorf("Keys() = %v\nwant     %v", got, want)
+	}
+}

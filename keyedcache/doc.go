@@ -55,16 +55,22 @@
 // # Bounds and expiry
 //
 // With Options.MaxEntries, inserting beyond the bound evicts the least
-// recently used value. Recency is exact when calls do not contend: hits that
-// never overlap (for example one goroutine replaying a trace) give the LRU
-// order of a textbook LRU, exactly. Hits take no lock: each appends its entry
-// to a small buffer, and the next call that takes the lock (to insert, evict
-// or list keys) applies the buffered hits first, in order. Concurrent hits
-// are approximated in two ways. Buffers are striped per goroutine once two
-// hits collide, and a drain applies the stripes one after another, so hits
-// from different goroutines that arrived between two drains may be applied
-// in an order other than the one in which they happened. And a hit that finds
-// its buffer full while another goroutine holds the lock is not recorded.
+// recently used value. Recency is exact when calls do not overlap: hits that
+// never overlap (one goroutine replaying a trace, or goroutines that hand the
+// cache on to each other) give exactly the order of a textbook LRU. Hits take
+// no lock: each appends its entry to a small buffer of its goroutine's
+// stripe, and the next call that takes the lock (to insert, evict or list
+// keys) applies the buffered hits first, in order; a hit from another stripe
+// than the previous one applies the buffers before it records itself.
+//
+// Once hits are seen to overlap (a hit finds the lock taken while the
+// previous hit came from another stripe), the cache approximates, so that
+// concurrent hits never write to shared memory: it records only one hit in
+// eight of each stripe, applies the stripes one after another rather than in
+// the order of their hits, and drops a hit that finds its buffer full while
+// another goroutine holds the lock. Keys hit often are still recorded often;
+// the relative order of rarely hit keys is what may be lost. The cache returns
+// to the exact order when four drains in a row find only one stripe in use.
 //
 // With Options.TTL, a value expires TTL after it was created (reads do not
 // extend it). An expired value is invisible at once to Get, Peek, Len and

@@ -21,20 +21,41 @@ type recency[K comparable, V any] struct {
 	lru     *simplelru.LRU[*entry[K, V], struct{}] // nil when unbounded
 	max     int
 	epoch   uint64         // drains so far, to mark entries seen in one
+	singles int            // drains in a row that found one stripe busy
 	scratch []*entry[K, V] // reused by drainLocked
 }
 
-// record notes a lock-free hit on e, counted in stripe i, for the LRU order.
+// sampleEvery is how many hits of a stripe the cache lets pass for each one
+// it records, while hits overlap. A power of two.
+const sampleEvery = 8
+
+// exactAfter is how many drains in a row must find one stripe busy, and at
+// least exactBatch hits, before the cache takes hits to have stopped
+// overlapping.
+const (
+	exactAfter = 4
+	exactBatch = ringSize / 4
+)
+
+// record notes a lock-free hit on e, the n-th counted in stripe i, for the
+// LRU order.
 //
 // The order stays exact while hits do not overlap: a hit whose stripe is not
 // the one the previous hit used applies the buffered hits before it records
 // its own, so that the rings never hold hits of two stripes out of order. If
-// the lock is busy then, hits overlap; the cache stops the check (which would
-// make every hit write to one shared word) until a drain finds that only one
-// stripe has been used since the last.
-func (c *KeyedCache[K, V]) record(i uint32, e *entry[K, V]) {
+// the lock is busy then, hits overlap, and the cache switches to a cheaper
+// approximation until drains show that they have stopped: it drops the check
+// (which would make every hit write one shared word), and records only one
+// hit in sampleEvery of each stripe. A key hit often is still recorded often;
+// the order among rarely hit keys is what the approximation loses.
+func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 	ss := &c.stripes
-	if ss.last.Load() != i && !ss.concurrent.Load() {
+	switch {
+	case ss.concurrent.Load():
+		if n%sampleEvery != 0 {
+			return
+		}
+	case ss.last.Load() != i:
 		if c.mu.TryLock() {
 			c.drainLocked()
 			ss.last.Store(i)
@@ -85,9 +106,18 @@ func (c *KeyedCache[K, V]) drainLocked() {
 		}
 		s.head.Store(h)
 	}
-	if used == 1 && ss.concurrent.Load() {
-		ss.last.Store(from)
-		ss.concurrent.Store(false)
+	if ss.concurrent.Load() {
+		// Hits have overlapped; see whether they still do.
+		switch {
+		case used > 1:
+			c.rec.singles = 0
+		case used == 1 && len(batch) >= exactBatch:
+			if c.rec.singles++; c.rec.singles >= exactAfter {
+				c.rec.singles = 0
+				ss.last.Store(from)
+				ss.concurrent.Store(false)
+			}
+		}
 	}
 	if len(batch) == 0 {
 		return
