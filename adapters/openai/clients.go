@@ -19,6 +19,11 @@ import (
 // [Clients.Close].
 var ErrClosed = errors.New("openai: Clients closed")
 
+// ErrCloseDefault is returned by [Clients.Close] on the Clients of
+// [Default], which stays open: GetClient, anywhere in the process, relies on
+// it.
+var ErrCloseDefault = errors.New("openai: the default Clients is shared by the process and cannot be closed")
+
 // Options configure a [Clients]. The zero value, like a nil *Options, keeps
 // every client for good, logs to slog.Default() and shares one tuned
 // transport.
@@ -60,6 +65,7 @@ type Clients struct {
 	logger     *slog.Logger
 	httpClient *http.Client    // given to every client
 	transport  *http.Transport // httpClient's, when it is our own; else nil
+	shared     bool            // the Clients of Default, which Close leaves open
 }
 
 // An entry is a cached client and the attributes that describe it in logs.
@@ -120,18 +126,41 @@ func New(opts *Options) (*Clients, error) {
 //
 // The client is shared: use it as it is, and do not change its fields. Get
 // returns [ErrNoAPIKey] if cfg has no APIKey (as the Configs listed by
-// [Clients.Configs] do not), an error if a field is out of range, and
-// [ErrClosed] after Close. When the logger has Debug disabled, reusing a
-// client does not allocate.
+// [Clients.Configs] do not), an error if a field is out of range or BaseURL
+// is not an absolute http or https URL, and [ErrClosed] after Close. A
+// Config that Get rejects counts in no Stats. When the logger has Debug
+// disabled, reusing a client does not allocate.
 func (c *Clients) Get(cfg Config) (*openai.Client, error) {
-	cfg, err := cfg.normalize()
+	cfg, err := c.normalize(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return c.get(cfg)
 }
 
-// get returns the client for cfg, which must be normalized.
+// normalize returns cfg with its defaults filled in, or an error, before cfg
+// reaches the cache, so that a bad Config counts in no Stats and starts no
+// load. It parses cfg.BaseURL unless a client for cfg is kept, whose
+// BaseURL was checked when it was created: parsing a URL allocates, and
+// reusing a client must not.
+func (c *Clients) normalize(cfg Config) (Config, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return Config{}, err
+	}
+	if cfg.BaseURL == defaultBaseURL {
+		return cfg, nil
+	}
+	if _, kept := c.cache.Peek(cfg); !kept {
+		if err := checkBaseURL(cfg.BaseURL); err != nil {
+			return Config{}, fmt.Errorf("openai: Config.BaseURL: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// get returns the client for cfg, which must be normalized and have a valid
+// BaseURL.
 func (c *Clients) get(cfg Config) (*openai.Client, error) {
 	ctx := context.Background()
 	if !c.logger.Enabled(ctx, slog.LevelDebug) {
@@ -152,13 +181,12 @@ func (c *Clients) get(cfg Config) (*openai.Client, error) {
 	return &e.client, nil
 }
 
-// load is the cache's Loader: it creates the client for cfg.
+// load is the cache's Loader: it creates the client for cfg, which Get or
+// ConfigFromEnv checked.
 func (c *Clients) load(ctx context.Context, cfg Config) (*entry, error) {
-	if err := checkBaseURL(cfg.BaseURL); err != nil {
-		return nil, fmt.Errorf("openai: Config.BaseURL: %w", err)
-	}
 	// openai.NewClient applies OPENAI_BASE_URL before our options, and a
 	// value that does not parse makes every request fail, whatever follows.
+	// The check is here, at creation, since that is when NewClient reads it.
 	if base, ok := os.LookupEnv("OPENAI_BASE_URL"); ok {
 		if _, err := url.Parse(base); err != nil {
 			return nil, &EnvError{Var: "OPENAI_BASE_URL", Err: errors.New("not a valid URL, which makes openai-go fail every request")}
@@ -212,9 +240,12 @@ func (c *Clients) Stats() keyedcache.Stats { return c.cache.Stats() }
 func (c *Clients) Len() int { return c.cache.Len() }
 
 // Configs returns the Configs of the clients kept, in no particular order,
-// without their secrets: the APIKey and the other secrets are cleared, and
-// the copies show the APIKey's fingerprint when printed. So a listed Config
-// cannot be passed back to Get.
+// without their secrets: the APIKey and the other secrets are cleared, but
+// the copies show what the originals show when printed, encoded or logged:
+// the fingerprints of the API key and admin key, "set" for a webhook secret
+// and the names of the custom headers. So Configs that differ only in a
+// secret stay distinct in the listing, and no listed Config can be passed
+// back to Get.
 func (c *Clients) Configs() []Config {
 	keys := c.cache.Keys()
 	for i, k := range keys {
@@ -233,7 +264,13 @@ func (c *Clients) Clear() { c.cache.Clear() }
 // FromEnv return ErrClosed. Clients already returned keep working, but the
 // connections they open after Close stay idle until the transport's idle
 // timeout (90 s). Close is idempotent.
+//
+// On the Clients of [Default], Close does nothing and returns
+// [ErrCloseDefault]: that Clients is shared by the whole process.
 func (c *Clients) Close() error {
+	if c.shared {
+		return ErrCloseDefault
+	}
 	err := c.cache.Close()
 	if c.transport != nil {
 		c.transport.CloseIdleConnections()

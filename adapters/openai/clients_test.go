@@ -2,9 +2,15 @@ package openai_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +23,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	reuseopenai "github.com/reuse-go/reuse/adapters/openai"
+	"github.com/reuse-go/reuse/keyedcache"
 )
 
 func TestGetSameConfigSameClient(t *testing.T) {
@@ -141,7 +148,8 @@ func TestChangedSettingNewClient(t *testing.T) {
 }
 
 // TestChangedEnvNewClient changes each variable that openai-go reads: each
-// change must give FromEnv a new client, and going back the first one.
+// change must give FromEnv a new client that uses the new value, and going
+// back the first client.
 func TestChangedEnvNewClient(t *testing.T) {
 	srv := newServer(t)
 	c := newClients(t, nil)
@@ -157,32 +165,91 @@ func TestChangedEnvNewClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changes := map[string]string{
-		"OPENAI_API_KEY": "sk-env-2", "OPENAI_BASE_URL": srv.URL + "/",
-		"OPENAI_ORG_ID": "org-2", "OPENAI_PROJECT_ID": "proj-2",
-		"OPENAI_TIMEOUT": "31", "OPENAI_MAX_RETRIES": "2",
-		"OPENAI_ADMIN_KEY": "sk-admin-2", "OPENAI_WEBHOOK_SECRET": "whsec-2",
-		"OPENAI_CUSTOM_HEADERS": "X-Team: b",
-	}
-	for name, value := range changes {
-		t.Setenv(name, value)
-		got, _, err := c.FromEnv("")
-		if err != nil {
-			t.Fatalf("%s=%q: %v", name, value, err)
-		}
-		if name == "OPENAI_BASE_URL" {
-			// A trailing slash is the same base URL.
-			if got != first {
-				t.Errorf("%s gained a trailing slash: FromEnv returned a new client, want the first", name)
+	header := func(name, want string) func(*testing.T, *openai.Client) {
+		return func(t *testing.T, client *openai.Client) {
+			chat(t, client, "hi")
+			if got := srv.LastHeader().Get(name); got != want {
+				t.Errorf("%s = %q, want %q", name, got, want)
 			}
-		} else if got == first {
-			t.Errorf("%s changed: FromEnv returned the first client, want a new one", name)
-		}
-		t.Setenv(name, base[name])
-		if again, _, _ := c.FromEnv(""); again != first {
-			t.Errorf("%s back: FromEnv returned a new client, want the first", name)
 		}
 	}
+	changes := []struct {
+		name, value string
+		check       func(*testing.T, *openai.Client) // that the new client uses value
+	}{
+		{"OPENAI_API_KEY", "sk-env-2", header("Authorization", "Bearer sk-env-2")},
+		{"OPENAI_BASE_URL", srv.URL + "/", nil}, // the same base URL: no new client
+		{"OPENAI_ORG_ID", "org-2", header("OpenAI-Organization", "org-2")},
+		{"OPENAI_PROJECT_ID", "proj-2", header("OpenAI-Project", "proj-2")},
+		{"OPENAI_TIMEOUT", "31", header("X-Stainless-Timeout", "31")},
+		{"OPENAI_MAX_RETRIES", "2", func(t *testing.T, client *openai.Client) {
+			srv.SetStatus(http.StatusServiceUnavailable)
+			defer srv.SetStatus(0)
+			before := srv.Requests()
+			if _, err := client.Chat.Completions.New(context.Background(), params("hi")); err == nil {
+				t.Error("chat completion against a 503 succeeded")
+			}
+			if got := srv.Requests() - before; got != 3 {
+				t.Errorf("%d attempts, want 3", got)
+			}
+		}},
+		{"OPENAI_ADMIN_KEY", "sk-admin-2", func(t *testing.T, client *openai.Client) {
+			// The server knows no admin endpoint, but sees the credential.
+			_, err := client.Admin.Organization.Users.Get(context.Background(), "user-1")
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+				t.Errorf("admin request: err = %v, want the server's 404", err)
+			}
+			if got := srv.LastHeader().Get("Authorization"); got != "Bearer sk-admin-2" {
+				t.Errorf("admin request: Authorization = %q, want Bearer sk-admin-2", got)
+			}
+		}},
+		{"OPENAI_WEBHOOK_SECRET", "whsec-2", func(t *testing.T, client *openai.Client) {
+			body := []byte(`{"id":"evt_1","type":"response.completed"}`)
+			if err := client.Webhooks.VerifySignature(body, signWebhook("whsec-2", body)); err != nil {
+				t.Errorf("a webhook signed with the new secret: %v", err)
+			}
+			if err := client.Webhooks.VerifySignature(body, signWebhook("whsec-env", body)); err == nil {
+				t.Error("a webhook signed with the old secret passed")
+			}
+		}},
+		{"OPENAI_CUSTOM_HEADERS", "X-Team: b", header("X-Team", "b")},
+	}
+	for _, ch := range changes {
+		t.Run(ch.name, func(t *testing.T) {
+			t.Setenv(ch.name, ch.value)
+			got, _, err := c.FromEnv("")
+			if err != nil {
+				t.Fatalf("%s=%q: %v", ch.name, ch.value, err)
+			}
+			switch {
+			case ch.check == nil && got != first:
+				t.Errorf("%s=%q: FromEnv returned a new client, want the first", ch.name, ch.value)
+			case ch.check != nil && got == first:
+				t.Errorf("%s=%q: FromEnv returned the first client, want a new one", ch.name, ch.value)
+			case ch.check != nil:
+				ch.check(t, got)
+			}
+			t.Setenv(ch.name, base[ch.name])
+			if again, _, _ := c.FromEnv(""); again != first {
+				t.Errorf("%s back: FromEnv returned a new client, want the first", ch.name)
+			}
+		})
+	}
+}
+
+// signWebhook returns the headers of a webhook delivery of body signed with
+// secret, a raw secret without the "whsec_" prefix, as the Standard
+// Webhooks scheme that openai-go verifies signs it.
+func signWebhook(secret string, body []byte) http.Header {
+	id, ts := "msg_1", strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(id + "." + ts + "." + string(body)))
+	h := http.Header{}
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return h
 }
 
 // TestFromEnvSendsWhatNewClientSends checks that a client from FromEnv sends
@@ -322,6 +389,10 @@ func TestGetErrors(t *testing.T) {
 	if n := c.Len(); n != 0 {
 		t.Errorf("Len() = %d after failed Gets, want 0", n)
 	}
+	// A bad Config, BaseURL included, is turned away before the cache.
+	if s := c.Stats(); s != (keyedcache.Stats{}) {
+		t.Errorf("Stats = %+v after failed Gets, want all zero", s)
+	}
 }
 
 func TestNewErrors(t *testing.T) {
@@ -411,13 +482,21 @@ func TestTTL(t *testing.T) {
 		}
 		defer c.Close()
 		cfg := reuseopenai.Config{APIKey: "sk-ttl"}
-		a, _ := c.Get(cfg)
+		get := func() *openai.Client {
+			t.Helper()
+			client, err := c.Get(cfg)
+			if err != nil || client == nil {
+				t.Fatalf("Get = %p, %v; want a client", client, err)
+			}
+			return client
+		}
+		a := get()
 		time.Sleep(59 * time.Second)
-		if b, _ := c.Get(cfg); b != a {
+		if b := get(); b != a {
 			t.Error("client replaced before its TTL")
 		}
 		time.Sleep(2 * time.Second)
-		if b, _ := c.Get(cfg); b == a {
+		if b := get(); b == a {
 			t.Error("client kept after its TTL")
 		}
 		if s := c.Stats(); s.Expirations != 1 {
@@ -513,7 +592,10 @@ func TestClear(t *testing.T) {
 	srv := newServer(t)
 	c := newClients(t, nil)
 	cfg := reuseopenai.Config{APIKey: "sk", BaseURL: srv.URL}
-	a, _ := c.Get(cfg)
+	a, err := c.Get(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	chat(t, a, "hi")
 	c.Clear()
 	if n := c.Len(); n != 0 {
@@ -571,6 +653,65 @@ func TestConfigs(t *testing.T) {
 			t.Errorf("Get(listed Config): err = %v, want ErrNoAPIKey", err)
 		}
 	}
+	// What a listed Config shows is no setting: given its key back, it is
+	// the Config it lists.
+	listed := got["https://api.openai.com/v1"]
+	listed.APIKey = "sk-1"
+	loads := c.Stats().Loads
+	if _, err := c.Get(listed); err != nil || c.Stats().Loads != loads {
+		t.Errorf("Get(listed Config with its key) = %v, %d new loads; want the kept client", err, c.Stats().Loads-loads)
+	}
+}
+
+// TestConfigsKeepSecretsApart checks that Configs lists clients that differ
+// only in a secret as distinct Configs, which show the secret redacted.
+func TestConfigsKeepSecretsApart(t *testing.T) {
+	c := newClients(t, nil)
+	const admin1, admin2, webhook, header = "sk-admin-list-1", "sk-admin-list-2", "whsec-list-1", "header-value-list"
+	prefix := "{APIKey:" + fp(t, "sk-listing-7c41d2") + " BaseURL:http://localhost:1/v1 Organization: Project: Timeout:5m0s MaxRetries:3"
+	tests := []struct {
+		env  map[string]string
+		want string // the listed Config's String
+	}{
+		{nil, prefix + "}"},
+		{map[string]string{"OPENAI_ADMIN_KEY": admin1}, prefix + " AdminKey:" + fp(t, admin1) + "}"},
+		{map[string]string{"OPENAI_ADMIN_KEY": admin2}, prefix + " AdminKey:" + fp(t, admin2) + "}"},
+		{map[string]string{"OPENAI_WEBHOOK_SECRET": webhook}, prefix + " WebhookSecret:set}"},
+		{map[string]string{"OPENAI_CUSTOM_HEADERS": "X-Team: " + header + "\nX-Cost: 42"}, prefix + " CustomHeaders:[X-Team X-Cost]}"},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"OPENAI_API_KEY": "sk-listing-7c41d2", "OPENAI_BASE_URL": "http://localhost:1/v1"}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		setEnv(t, env)
+		if _, _, err := c.FromEnv(""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed := c.Configs()
+	distinct := map[reuseopenai.Config]bool{}
+	shown := map[string]bool{}
+	for _, cfg := range listed {
+		distinct[cfg] = true
+		shown[cfg.String()] = true
+	}
+	if len(listed) != len(tests) || len(distinct) != len(tests) {
+		t.Errorf("Configs() lists %d Configs, %d distinct; want %d distinct: %v", len(listed), len(distinct), len(tests), listed)
+	}
+	for _, tt := range tests {
+		if !shown[tt.want] {
+			t.Errorf("Configs() lacks %s; it lists %v", tt.want, listed)
+		}
+	}
+	b, err := json.Marshal(listed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"sk-listing-7c41d2", admin1, admin2, webhook, header}
+	checkNoSecret(t, "fmt of Configs()", fmt.Sprintf("%v %+v %#v", listed, listed, listed), secrets)
+	checkNoSecret(t, "JSON of Configs()", string(b), secrets,
+		`"admin_key":"`+fp(t, admin1)+`"`, `"webhook_secret":true`, `"custom_headers":["X-Team","X-Cost"]`)
 }
 
 // fp returns the fingerprint that a Config with APIKey key shows.
@@ -659,4 +800,16 @@ func TestDefault(t *testing.T) {
 	if after := d.Stats(); after.Loads != before.Loads+1 || after.Hits != before.Hits+1 {
 		t.Errorf("Stats went from %+v to %+v, want one more load and one more hit", before, after)
 	}
+
+	// Nobody may close the Clients that the whole process shares.
+	for range 2 {
+		if err := d.Close(); !errors.Is(err, reuseopenai.ErrCloseDefault) {
+			t.Errorf("Default().Close() = %v, want ErrCloseDefault", err)
+		}
+	}
+	again, _, err := reuseopenai.GetClient("")
+	if err != nil || again != client {
+		t.Fatalf("GetClient after Default().Close() = %p, %v; want the same client", again, err)
+	}
+	chat(t, again, "still open")
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/openai/openai-go/v3/option"
 )
@@ -38,10 +39,22 @@ const (
 // that openai-go reads; a Config built by hand carries no admin key, webhook
 // secret or custom headers.
 //
+// Defaults differ between the two ways to make a Config. In a Config built
+// by hand, Timeout 0 means DefaultTimeout, but MaxRetries 0 means no retries
+// at all: a failed attempt fails the call. ConfigFromEnv sets MaxRetries to
+// DefaultMaxRetries (3) when OPENAI_MAX_RETRIES is unset, as openai-go does;
+// set MaxRetries yourself to retry with a Config built by hand.
+//
 // A Config never shows its secrets: the fmt verbs, MarshalJSON and LogValue
 // print the APIKey (and the admin key) as a short fingerprint,
 // "sha256:" and 8 hex digits, the webhook secret as "set", and the custom
-// headers by name only.
+// headers by name only. Two limits come from fmt, which prints the raw
+// fields of a Config without asking it in two cases: %p of a Config value
+// (not of a *Config), and a Config inside an unexported field of another
+// struct. Then the APIKey and BaseURL show as they are; the admin key,
+// webhook secret and custom headers do not, as they sit behind a pointer,
+// which prints as an address. So pass fmt a Config or a *Config itself,
+// with any verb but %p for a Config value.
 type Config struct {
 	// APIKey authenticates every request, as "Authorization: Bearer APIKey".
 	// It is required.
@@ -64,17 +77,49 @@ type Config struct {
 	Timeout time.Duration
 
 	// MaxRetries is the number of times a failed attempt (a connection error,
-	// a timeout, or a status 408, 409, 429 or 5xx) is retried, with backoff;
-	// 0 means none. A negative MaxRetries is an error.
+	// a timeout, or a status 408, 409, 429 or 5xx) is retried, with backoff.
+	// 0 means no retries: unlike Timeout, MaxRetries has no default in a
+	// Config built by hand (ConfigFromEnv's is DefaultMaxRetries). A
+	// negative MaxRetries is an error.
 	MaxRetries int
 
+	// secrets holds the settings that only ConfigFromEnv sets; it is the
+	// zero Handle when none is set. A Handle is a pointer, so that fmt,
+	// where it prints a Config's raw fields, prints an address in place of
+	// the secrets; and an interned one, so that equal secrets give equal
+	// Handles and Configs compare by their values.
+	secrets unique.Handle[secrets]
+
+	// listed is what a copy returned by Clients.Configs shows of the secrets
+	// it no longer holds; the zero Handle in any other Config.
+	listed unique.Handle[redaction]
+}
+
+// secrets are the settings of a Config that openai-go reads from the
+// environment and that have no exported field, all of them secret.
+type secrets struct {
 	adminKey      string // OPENAI_ADMIN_KEY
 	webhookSecret string // OPENAI_WEBHOOK_SECRET
 	headers       string // OPENAI_CUSTOM_HEADERS: "Name: value" lines
+}
 
-	// redacted is the APIKey's fingerprint in the copies that Clients.Configs
-	// returns, whose secrets are cleared; "" in any other Config.
-	redacted string
+// internSecrets returns the Handle of s: the zero Handle when s is empty,
+// so that a Config from the environment without secrets equals one built by
+// hand. Secrets that no Config holds any more are released by the garbage
+// collector.
+func internSecrets(s secrets) unique.Handle[secrets] {
+	if s == (secrets{}) {
+		return unique.Handle[secrets]{}
+	}
+	return unique.Make(s)
+}
+
+// secretValues returns the secrets of cfg; all "" when it has none.
+func (cfg Config) secretValues() secrets {
+	if cfg.secrets == (unique.Handle[secrets]{}) {
+		return secrets{}
+	}
+	return cfg.secrets.Value()
 }
 
 // ErrNoAPIKey is returned by [Clients.Get] for a Config without an APIKey,
@@ -83,7 +128,8 @@ type Config struct {
 var ErrNoAPIKey = errors.New("openai: missing API key")
 
 // normalize returns cfg with its defaults filled in, or an error that names
-// the field at fault. It does not allocate.
+// the field at fault. It does not allocate, and so does not parse BaseURL:
+// see Clients.normalize and checkBaseURL.
 func (cfg Config) normalize() (Config, error) {
 	switch {
 	case cfg.APIKey == "":
@@ -100,6 +146,9 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL
 	}
+	// What a listed copy shows is for display only; it never shapes a
+	// client, so it must not split the cache key either.
+	cfg.listed = unique.Handle[redaction]{}
 	return cfg, nil
 }
 
@@ -124,6 +173,7 @@ func checkBaseURL(base string) error {
 // set here, so that the client depends on cfg alone: a Config that leaves a
 // setting empty clears what the environment set.
 func (cfg Config) options(httpClient *http.Client) []option.RequestOption {
+	sec := cfg.secretValues()
 	var opts []option.RequestOption
 	// First, so that the settings below win over a custom header of the
 	// same name.
@@ -135,14 +185,14 @@ func (cfg Config) options(httpClient *http.Client) []option.RequestOption {
 		option.WithBaseURL(cfg.BaseURL),
 		option.WithRequestTimeout(cfg.Timeout),
 		option.WithMaxRetries(cfg.MaxRetries),
-		option.WithWebhookSecret(cfg.webhookSecret),
+		option.WithWebhookSecret(sec.webhookSecret),
 	)
 	// Where an endpoint accepts both credentials, openai-go prefers the one
 	// set last; the environment sets the admin key last.
-	if cfg.adminKey == "" {
+	if sec.adminKey == "" {
 		opts = append(opts, option.WithAdminAPIKey(""), option.WithAPIKey(cfg.APIKey))
 	} else {
-		opts = append(opts, option.WithAPIKey(cfg.APIKey), option.WithAdminAPIKey(cfg.adminKey))
+		opts = append(opts, option.WithAPIKey(cfg.APIKey), option.WithAdminAPIKey(sec.adminKey))
 	}
 	opts = append(opts, option.WithOrganization(cfg.Organization), option.WithProject(cfg.Project))
 	if cfg.Organization == "" {
@@ -151,7 +201,7 @@ func (cfg Config) options(httpClient *http.Client) []option.RequestOption {
 	if cfg.Project == "" {
 		opts = append(opts, option.WithHeaderDel("OpenAI-Project"))
 	}
-	for name, value := range headerLines(cfg.headers) {
+	for name, value := range headerLines(sec.headers) {
 		if name != "" {
 			opts = append(opts, option.WithHeader(name, value))
 		}

@@ -15,12 +15,20 @@ import (
 const DefaultModel = "gpt-5.4-mini"
 
 // defaultClients is the Clients of GetClient, created on first use.
-var defaultClients = sync.OnceValues(func() (*Clients, error) { return New(nil) })
+var defaultClients = sync.OnceValues(func() (*Clients, error) {
+	c, err := New(nil)
+	if err != nil {
+		return nil, err
+	}
+	c.shared = true
+	return c, nil
+})
 
 // Default returns the process-wide [Clients] that [GetClient] uses, creating
 // it with default [Options] on the first call of either, for example to read
-// its Stats or list its Configs. Closing it makes every later GetClient
-// return [ErrClosed].
+// its Stats or list its Configs. It cannot be closed, since any code of the
+// process may rely on GetClient: its Close returns [ErrCloseDefault] and
+// leaves it working. Its Clear works, and drops every client.
 func Default() (*Clients, error) { return defaultClients() }
 
 // GetClient returns [Clients.FromEnv](model) on a process-wide [Clients]

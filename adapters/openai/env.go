@@ -87,15 +87,17 @@ func ConfigFromEnv() (Config, error) {
 // parseEnv returns the Config that the values of envNames make.
 func parseEnv(raw *envValues) (Config, error) {
 	cfg := Config{
-		APIKey:        raw[0],
-		BaseURL:       raw[1],
-		Organization:  raw[2],
-		Project:       raw[3],
-		Timeout:       DefaultTimeout,
-		MaxRetries:    DefaultMaxRetries,
-		adminKey:      raw[6],
-		webhookSecret: raw[7],
-		headers:       raw[8],
+		APIKey:       raw[0],
+		BaseURL:      raw[1],
+		Organization: raw[2],
+		Project:      raw[3],
+		Timeout:      DefaultTimeout,
+		MaxRetries:   DefaultMaxRetries,
+		secrets: internSecrets(secrets{
+			adminKey:      raw[6],
+			webhookSecret: raw[7],
+			headers:       raw[8],
+		}),
 	}
 	var errs []error
 	bad := func(i int, err error) {

@@ -139,6 +139,85 @@ func ExampleClients_Get() {
 	// openai: missing API key
 }
 
+// FromEnv reads the environment on every call: the same variables give the
+// same client, and a changed one, such as a rotated key, a new client.
+func ExampleClients_FromEnv() {
+	srv := openaitest.NewServer()
+	defer srv.Close()
+	defer setenv(map[string]string{
+		"OPENAI_API_KEY":  "sk-example",
+		"OPENAI_BASE_URL": srv.URL,
+		"OPENAI_MODEL":    "gpt-example",
+	})()
+
+	clients, err := reuseopenai.New(&reuseopenai.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer clients.Close()
+
+	client, model, err := clients.FromEnv("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello!")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(model, resp.Choices[0].Message.Content)
+
+	same, model, _ := clients.FromEnv("gpt-other")
+	fmt.Println(same == client, model)
+
+	os.Setenv("OPENAI_API_KEY", "sk-rotated")
+	rotated, _, _ := clients.FromEnv("")
+	fmt.Println(rotated == client, clients.Len())
+
+	os.Setenv("OPENAI_MAX_RETRIES", "many")
+	_, _, err = clients.FromEnv("")
+	fmt.Println(err)
+	// Output:
+	// gpt-example Hello!
+	// true gpt-other
+	// false 2
+	// openai: OPENAI_MAX_RETRIES: "many" is not an integer
+}
+
+// Default is the Clients behind GetClient, to read its Stats or list its
+// Configs. The whole process shares it, so it cannot be closed.
+func ExampleDefault() {
+	srv := openaitest.NewServer()
+	defer srv.Close()
+	defer setenv(map[string]string{
+		"OPENAI_API_KEY":  "sk-example-default",
+		"OPENAI_BASE_URL": srv.URL,
+	})()
+
+	clients, err := reuseopenai.Default()
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, _, err := reuseopenai.GetClient("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	before := clients.Stats()
+	same, _, _ := clients.FromEnv("")
+	after := clients.Stats()
+	fmt.Println(same == client, after.Hits-before.Hits, "hit")
+
+	fmt.Println(clients.Close())
+	again, _, err := reuseopenai.GetClient("")
+	fmt.Println(again == client, err)
+	// Output:
+	// true 1 hit
+	// openai: the default Clients is shared by the process and cannot be closed
+	// true <nil>
+}
+
 // ConfigFromEnv reads the environment; a bad value is an error that names
 // its variable.
 func ExampleConfigFromEnv() {

@@ -1,14 +1,24 @@
 package openai
 
 import (
+	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unique"
 )
 
 func TestTunedTransport(t *testing.T) {
-	for _, tt := range []struct{ opt, want int }{{0, 100}, {7, 7}, {500, 500}} {
+	for _, tt := range []struct{ opt, want, wantAll int }{
+		{0, 100, 400},
+		{7, 7, 28},
+		{500, 500, 2000},
+		{math.MaxInt / 4, math.MaxInt / 4, math.MaxInt / 4 * 4},
+		{math.MaxInt/4 + 1, math.MaxInt/4 + 1, math.MaxInt}, // 4× would overflow
+		{math.MaxInt, math.MaxInt, math.MaxInt},
+	} {
 		c, err := New(&Options{MaxIdleConnsPerHost: tt.opt})
 		if err != nil {
 			t.Fatal(err)
@@ -17,12 +27,48 @@ func TestTunedTransport(t *testing.T) {
 		if tr == nil || c.httpClient.Transport != tr {
 			t.Fatalf("MaxIdleConnsPerHost %d: the http.Client does not use the tuned transport", tt.opt)
 		}
-		if tr.MaxIdleConnsPerHost != tt.want || tr.MaxIdleConns != 4*tt.want ||
+		if tr.MaxIdleConnsPerHost != tt.want || tr.MaxIdleConns != tt.wantAll ||
 			tr.IdleConnTimeout != 90*time.Second || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
 			t.Errorf("MaxIdleConnsPerHost %d: transport {perHost %d, all %d, idle %v, h2 %v, proxy %v}, want {%d, %d, 90s, true, set}",
-				tt.opt, tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.Proxy != nil, tt.want, 4*tt.want)
+				tt.opt, tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.Proxy != nil, tt.want, tt.wantAll)
 		}
 		c.Close()
+	}
+}
+
+// TestSecretsInterned checks that the secrets of a Config compare by value:
+// the same settings give equal Configs, whatever the strings' memory, and
+// any other value of any secret gives a different Config.
+func TestSecretsInterned(t *testing.T) {
+	raw := envValues{0: "sk", 6: "sk-admin", 7: "whsec", 8: "X-A: 1"}
+	cfg, err := parseEnv(&raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (secrets{adminKey: "sk-admin", webhookSecret: "whsec", headers: "X-A: 1"}); cfg.secretValues() != want {
+		t.Errorf("secrets = %+v, want %+v", cfg.secretValues(), want)
+	}
+	again := raw
+	for i := range again {
+		again[i] = strings.Clone(again[i])
+	}
+	if cfg2, _ := parseEnv(&again); cfg2 != cfg || cfg2.secrets != cfg.secrets {
+		t.Error("two parses of equal values gave different Configs")
+	}
+	for _, i := range []int{6, 7, 8} {
+		changed := raw
+		changed[i] += "2"
+		if other, _ := parseEnv(&changed); other == cfg {
+			t.Errorf("%s changed: the Config is equal to the first", envNames[i])
+		}
+		changed[i] = ""
+		if other, _ := parseEnv(&changed); other == cfg {
+			t.Errorf("%s unset: the Config is equal to the first", envNames[i])
+		}
+	}
+	none := envValues{0: "sk"}
+	if cfg, _ := parseEnv(&none); cfg.secrets != (unique.Handle[secrets]{}) {
+		t.Error("a Config without secrets has a non-zero Handle, so it differs from one built by hand")
 	}
 }
 

@@ -45,6 +45,38 @@ func TestLogCreatedThenReused(t *testing.T) {
 	}
 }
 
+// TestLogSecretAttrs checks the attributes, documented in the package doc,
+// that describe the secrets of a Config from the environment.
+func TestLogSecretAttrs(t *testing.T) {
+	setEnv(t, map[string]string{
+		"OPENAI_API_KEY": "sk-log-env", "OPENAI_ADMIN_KEY": "sk-admin-log",
+		"OPENAI_WEBHOOK_SECRET": "whsec-log", "OPENAI_CUSTOM_HEADERS": "X-A: 1\nX-B: 2",
+	})
+	rec := &recorder{level: slog.LevelInfo}
+	c := newClients(t, &reuseopenai.Options{Logger: slog.New(rec)})
+	if _, _, err := c.FromEnv(""); err != nil {
+		t.Fatal(err)
+	}
+	recs := rec.records()
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	got := attrs(recs[0])
+	want := map[string]string{
+		"base_url": "https://api.openai.com/v1", "timeout": "5m0s", "max_retries": "3",
+		"api_key": fp(t, "sk-log-env"), "admin_key": fp(t, "sk-admin-log"),
+		"webhook_secret": "true", "custom_headers": "[X-A X-B]",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s=%q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("attributes %v, want %v", got, want)
+	}
+}
+
 func TestLogInfoLevel(t *testing.T) {
 	rec := &recorder{level: slog.LevelInfo}
 	c := newClients(t, &reuseopenai.Options{Logger: slog.New(rec)})
@@ -85,9 +117,14 @@ func TestLogDefaultLogger(t *testing.T) {
 // TestHitAllocs checks the promise that a reuse does not allocate when Debug
 // is disabled, for Get and for FromEnv.
 func TestHitAllocs(t *testing.T) {
-	setEnv(t, map[string]string{"OPENAI_API_KEY": "sk-allocs", "OPENAI_TIMEOUT": "2.5", "OPENAI_CUSTOM_HEADERS": "X-A: 1"})
+	setEnv(t, map[string]string{
+		"OPENAI_API_KEY": "sk-allocs", "OPENAI_BASE_URL": "http://localhost:1/v1", "OPENAI_TIMEOUT": "2.5",
+		"OPENAI_ADMIN_KEY": "sk-admin-allocs", "OPENAI_WEBHOOK_SECRET": "whsec-allocs", "OPENAI_CUSTOM_HEADERS": "X-A: 1",
+	})
 	c := newClients(t, &reuseopenai.Options{Logger: slog.New(&recorder{level: slog.LevelInfo})})
-	cfg := reuseopenai.Config{APIKey: "sk-allocs", Timeout: time.Minute}
+	// A BaseURL other than the default, which Get checks for a new Config
+	// only.
+	cfg := reuseopenai.Config{APIKey: "sk-allocs", BaseURL: "http://localhost:2/v1/", Timeout: time.Minute}
 	if _, err := c.Get(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +136,8 @@ func TestHitAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { c.FromEnv("") }); n != 0 {
 		t.Errorf("FromEnv of a kept client: %v allocs, want 0", n)
+	}
+	if s := c.Stats(); s.Loads != 2 || s.Misses != 2 || s.LoadErrors != 0 {
+		t.Errorf("Stats = %+v, want 2 loads, 2 misses and only hits after them", s)
 	}
 }

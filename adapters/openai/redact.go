@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unique"
 )
 
 // fingerprint returns a short digest of a secret that identifies it in logs
@@ -22,25 +23,32 @@ func fingerprint(secret string) string {
 	return "sha256:" + hex.EncodeToString(sum[:4])
 }
 
+// A redaction is what a Config listed by Clients.Configs shows of the
+// secrets that it no longer holds.
+type redaction struct {
+	apiKey, adminKey string // fingerprints; "" when not set
+	webhookSecret    bool   // whether one was set
+	headerNames      string // the custom headers' names, one per line
+}
+
 // redact returns a copy of cfg without its secrets, for Clients.Configs.
-// The copy keeps the APIKey's fingerprint, for display.
+// The copy shows what cfg shows: the fingerprints of its keys, whether it
+// has a webhook secret and the names of its custom headers.
 func (cfg Config) redact() Config {
+	d := cfg.display()
 	return Config{
 		BaseURL:      cfg.BaseURL,
 		Organization: cfg.Organization,
 		Project:      cfg.Project,
 		Timeout:      cfg.Timeout,
 		MaxRetries:   cfg.MaxRetries,
-		redacted:     cfg.keyFingerprint(),
+		listed: unique.Make(redaction{
+			apiKey:        d.APIKey,
+			adminKey:      d.AdminKey,
+			webhookSecret: d.WebhookSecret,
+			headerNames:   strings.Join(d.Headers, "\n"),
+		}),
 	}
-}
-
-// keyFingerprint returns the fingerprint of cfg's APIKey.
-func (cfg Config) keyFingerprint() string {
-	if cfg.redacted != "" {
-		return cfg.redacted
-	}
-	return fingerprint(cfg.APIKey)
 }
 
 // display is what a Config shows of itself: no secret, only fingerprints,
@@ -59,16 +67,25 @@ type display struct {
 
 func (cfg Config) display() display {
 	d := display{
-		APIKey:        cfg.keyFingerprint(),
-		BaseURL:       redactURL(cfg.BaseURL),
-		Organization:  cfg.Organization,
-		Project:       cfg.Project,
-		Timeout:       cfg.Timeout.String(),
-		MaxRetries:    cfg.MaxRetries,
-		AdminKey:      fingerprint(cfg.adminKey),
-		WebhookSecret: cfg.webhookSecret != "",
+		BaseURL:      redactURL(cfg.BaseURL),
+		Organization: cfg.Organization,
+		Project:      cfg.Project,
+		Timeout:      cfg.Timeout.String(),
+		MaxRetries:   cfg.MaxRetries,
 	}
-	for name := range headerLines(cfg.headers) {
+	if cfg.listed != (unique.Handle[redaction]{}) {
+		r := cfg.listed.Value()
+		d.APIKey, d.AdminKey, d.WebhookSecret = r.apiKey, r.adminKey, r.webhookSecret
+		if r.headerNames != "" {
+			d.Headers = strings.Split(r.headerNames, "\n")
+		}
+		return d
+	}
+	sec := cfg.secretValues()
+	d.APIKey = fingerprint(cfg.APIKey)
+	d.AdminKey = fingerprint(sec.adminKey)
+	d.WebhookSecret = sec.webhookSecret != ""
+	for name := range headerLines(sec.headers) {
 		if name != "" {
 			d.Headers = append(d.Headers, name)
 		}
@@ -128,7 +145,9 @@ func (cfg Config) GoString() string {
 
 // Format implements [fmt.Formatter], so that no verb or flag prints a
 // secret: %#v prints GoString, %q a quoted String, and every other verb
-// String.
+// String. fmt does not call Format for %p of a Config value, nor for a
+// Config in an unexported struct field: see the limits in the Config
+// documentation.
 func (cfg Config) Format(f fmt.State, verb rune) {
 	switch {
 	case verb == 'v' && f.Flag('#'):

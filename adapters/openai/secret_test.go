@@ -41,7 +41,14 @@ func canaryEnv(baseURL string) map[string]string {
 // a few characters, or if it lacks one of the wants.
 func checkNoCanary(t *testing.T, what, s string, wants ...string) {
 	t.Helper()
-	for _, c := range canaries {
+	checkNoSecret(t, what, s, canaries, wants...)
+}
+
+// checkNoSecret fails the test if s holds either half of any of secrets, or
+// if it lacks one of the wants.
+func checkNoSecret(t *testing.T, what, s string, secrets []string, wants ...string) {
+	t.Helper()
+	for _, c := range secrets {
 		for _, part := range []string{c, c[:len(c)/2], c[len(c)/2:]} {
 			if strings.Contains(s, part) {
 				t.Errorf("%s leaks %q: %s", what, part, s)
@@ -84,6 +91,35 @@ func TestCanary(t *testing.T) {
 		checkNoCanary(t, "GoString()", cfg.GoString(), `APIKey:"`+keyFP+`"`)
 		checkNoCanary(t, "fmt.Sprint", fmt.Sprint(cfg), keyFP)
 		checkNoCanary(t, "fmt.Sprintln", fmt.Sprintln(cfg, &cfg), keyFP)
+	})
+
+	// fmt prints a Config's raw fields without asking it in two cases: %p
+	// of a Config value, which is a bad verb, and a Config in an unexported
+	// field. The docs name both limits; there, only the exported APIKey and
+	// BaseURL show, and the other secrets print as an address.
+	t.Run("fmt limits", func(t *testing.T) {
+		for _, arg := range []any{&cfg, []reuseopenai.Config{cfg}, map[string]reuseopenai.Config{"k": cfg}} {
+			s := fmt.Sprintf("%p", arg)
+			checkNoCanary(t, fmt.Sprintf("Sprintf(%%p, %T)", arg), s, "0x")
+		}
+		hidden := []string{canaryAdminKey, canaryWebhook, canaryHeader}
+		for _, tt := range []struct {
+			verb string
+			arg  any
+		}{
+			{"%p", cfg},
+			{"%p", struct{ C reuseopenai.Config }{cfg}},
+			{"%v", struct{ c reuseopenai.Config }{cfg}},
+			{"%+v", struct{ c reuseopenai.Config }{cfg}},
+			{"%#v", struct{ c reuseopenai.Config }{cfg}},
+		} {
+			what := fmt.Sprintf("Sprintf(%q, %T)", tt.verb, tt.arg)
+			s := fmt.Sprintf(tt.verb, tt.arg)
+			checkNoSecret(t, what, s, hidden)
+			if !strings.Contains(s, canaryKey) {
+				t.Errorf("%s = %s: fmt no longer prints the raw APIKey here; update the documented limit", what, s)
+			}
+		}
 	})
 
 	t.Run("json", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -15,8 +16,8 @@ const defaultMaxIdleConnsPerHost = 100
 // newTransport returns the transport that the clients of one Clients share.
 // It is a clone of http.DefaultTransport, so that it keeps the process's
 // proxy, dialer and TLS settings, as openai-go's own default does, but keeps
-// perHost idle connections per host, and four times as many in all. HTTP/2
-// stays on.
+// perHost idle connections per host, and four times as many in all (or
+// math.MaxInt, where four times perHost would overflow). HTTP/2 stays on.
 //
 // Unlike openai-go's default, it sets no ResponseHeaderTimeout: every Config
 // has a per-attempt Timeout, which covers the wait for the response headers
@@ -40,7 +41,10 @@ func newTransport(perHost int) *http.Transport {
 	}
 	t.ForceAttemptHTTP2 = true
 	t.MaxIdleConnsPerHost = perHost
-	t.MaxIdleConns = 4 * perHost
+	t.MaxIdleConns = math.MaxInt
+	if perHost <= math.MaxInt/4 {
+		t.MaxIdleConns = 4 * perHost
+	}
 	t.IdleConnTimeout = 90 * time.Second
 	return t
 }

@@ -37,8 +37,9 @@
 //
 // All methods of [Server] are safe for concurrent use, also while requests are
 // being served. [Server.Close] waits for the requests in progress, cutting
-// short any delay, and leaves no goroutine of the server behind. Idle
-// connections on the client side end when the server closes them; a test that
-// checks for leaked goroutines may also call CloseIdleConnections on its
-// client's transport.
+// short any delay by closing the connection without an answer, so that the
+// client sees a connection error, and leaves no goroutine of the server
+// behind. Idle connections on the client side end when the server closes
+// them; a test that checks for leaked goroutines may also call
+// CloseIdleConnections on its client's transport.
 package openaitest

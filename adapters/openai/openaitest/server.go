@@ -49,8 +49,10 @@ func NewServer() *Server {
 }
 
 // Close shuts down the server: it stops accepting connections, cuts short
-// the delays of requests in progress, and blocks until every request has
-// been answered. Calling Close again has no effect.
+// the delays of requests in progress, whose clients see their connection
+// close without a response (a connection error, as when a real server goes
+// away), and blocks until every request has been answered or cut. Calling
+// Close again has no effect.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
@@ -68,7 +70,8 @@ func (s *Server) Connections() int64 { return s.connections.Load() }
 
 // SetDelay makes the server wait d before it answers each later request; 0,
 // the default, answers at once. The wait ends early when the client gives up
-// on the request or the server is closed.
+// on the request, or when the server is closed, which closes the connection
+// without an answer.
 func (s *Server) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
 // SetStatus makes the server answer every later request with the HTTP status
@@ -94,7 +97,10 @@ func (s *Server) LastHeader() http.Header {
 }
 
 // wait holds a response back for the delay set by SetDelay. It reports false
-// if the client left or the server closed first.
+// if the client left first. If the server closes first, it aborts the
+// handler with http.ErrAbortHandler, so that the client sees the connection
+// close: a handler that returned without writing would send an empty
+// 200 response, which a client would take for a malformed completion.
 func (s *Server) wait(r *http.Request) bool {
 	d := time.Duration(s.delay.Load())
 	if d <= 0 {
@@ -108,6 +114,6 @@ func (s *Server) wait(r *http.Request) bool {
 	case <-r.Context().Done():
 		return false
 	case <-s.done:
-		return false
+		panic(http.ErrAbortHandler)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -233,6 +234,8 @@ func TestDelayTimeout(t *testing.T) {
 	srv.Close()
 }
 
+// TestCloseEndsDelay checks that Close cuts a delayed request short and
+// that the client sees the connection go, not a response it cannot decode.
 func TestCloseEndsDelay(t *testing.T) {
 	srv := newServer(t)
 	srv.SetDelay(time.Hour)
@@ -246,8 +249,44 @@ func TestCloseEndsDelay(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	srv.Close()
-	if err := <-errc; err == nil {
-		t.Error("request delayed past Close succeeded, want an error")
+	err := <-errc
+	var urlErr *url.Error
+	if !errors.As(err, &urlErr) {
+		t.Errorf("request delayed past Close: err = %v, want a connection error (*url.Error)", err)
+	}
+}
+
+// TestCloseAbortsConnection checks, below openai-go, that a request cut
+// short by Close gets no response at all, rather than an empty 200.
+func TestCloseAbortsConnection(t *testing.T) {
+	srv := newServer(t)
+	srv.SetDelay(time.Hour)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+		resp, err := hc.Post(srv.URL+"/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		done <- result{resp.StatusCode, string(b), err}
+	}()
+	for srv.Requests() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	srv.Close()
+	if r := <-done; r.err == nil {
+		t.Errorf("request cut short by Close: status %d, body %q, no error; want a connection error", r.status, r.body)
 	}
 }
 
