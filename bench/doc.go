@@ -28,8 +28,9 @@
 //     "loads/op" metric is the number of loader calls per round.
 //   - [OpenAI]: chat completions at concurrency [OpenAIConcurrency] against the
 //     in-process openaitest server, with a new SDK client per call, one shared
-//     default SDK client, and the adapter's Clients; "conns/op" is the number of
-//     TCP connections the server accepted per call.
+//     default SDK client, and the adapter's Clients, which differ only in how a
+//     call gets its client ([OpenAIClients] says what is held equal);
+//     "conns/op" is the number of TCP connections the server accepted per call.
 //
 // # Running
 //

@@ -172,7 +172,10 @@ func (r *report) openAITable(b *strings.Builder) {
 	fmt.Fprintf(b, "Chat completions made by %d goroutines at once against the in-process "+
 		"`openaitest` server on 127.0.0.1, at GOMAXPROCS=%d. ns/op is the elapsed time "+
 		"divided by the calls; allocs/op counts the whole process, the server's included; "+
-		"connections are the TCP connections the server accepted, per call.\n\n",
+		"connections are the TCP connections the server accepted, per call. "+
+		"The clients differ only in how a call gets one (and the transport that comes with it): "+
+		"all send the same request and headers, with the same per-attempt timeout and no retries, "+
+		"and the client made per call closes its connection after the call.\n\n",
 		bench.OpenAIConcurrency, r.maxProcs)
 	b.WriteString("| client | ns/op | allocs/op | connections per call |\n|:--|--:|--:|--:|\n")
 	for _, c := range r.clients {

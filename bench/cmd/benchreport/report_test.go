@@ -5,10 +5,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +35,8 @@ func TestReport(t *testing.T) {
 
 	svgPath := filepath.Join(t.TempDir(), "hit.svg")
 	var stdout, stderr bytes.Buffer
-	if err := runReport([]string{"-benchtime", "1x", "-reps", "1", "-cpu", "1,2", "-svg", svgPath}, &stdout, &stderr); err != nil {
+	const reps = 1
+	if err := runReport([]string{"-benchtime", "1x", "-reps", strconv.Itoa(reps), "-cpu", "1,2", "-svg", svgPath}, &stdout, &stderr); err != nil {
 		t.Fatalf("benchreport: %v\nstderr:\n%s", err, stderr.String())
 	}
 	md := stdout.String()
@@ -61,9 +64,14 @@ func TestReport(t *testing.T) {
 	if n := strings.Count(md, "(1.00x)"); n < 4 {
 		t.Errorf("report has %d (1.00x) figures, want at least the 4 ns/op of sync.Map", n)
 	}
-	// One progress line per measurement.
-	if n := strings.Count(stderr.String(), "GOMAXPROCS="); n != 47 {
-		t.Errorf("stderr has %d progress lines, want 47:\n%s", n, stderr.String())
+	// One progress line per measurement: every case of the report, in
+	// every repetition.
+	want := reps * newReport(config{reps: reps, procs: []int{1, 2}}).numCases()
+	if n := strings.Count(stderr.String(), "GOMAXPROCS="); n != want {
+		t.Errorf("stderr has %d progress lines, want %d:\n%s", n, want, stderr.String())
+	}
+	if last := fmt.Sprintf("[%d/%d] ", want, want); !strings.Contains(stderr.String(), last) {
+		t.Errorf("stderr lacks the last progress line, %q", last)
 	}
 
 	svg, err := os.ReadFile(svgPath)
@@ -329,5 +337,29 @@ func TestCPUModel(t *testing.T) {
 	}
 	if got := cpuModel(filepath.Join(t.TempDir(), "missing")); got != "unknown" {
 		t.Errorf("cpuModel(missing) = %q, want unknown", got)
+	}
+}
+
+// TestCases checks that a report measures every implementation and client
+// in every section, once each.
+func TestCases(t *testing.T) {
+	procs := []int{1, 2, 4}
+	r := newReport(config{reps: 1, procs: procs})
+	impls, bounded := len(bench.Impls()), len(bench.Bounded(bench.Impls()))
+	want := len(bench.Workloads())*len(procs)*impls + // hit path
+		len(procs)*bounded + // mixed
+		len(bench.HerdGoroutines())*impls + // herd
+		len(bench.OpenAIClients()) // OpenAI
+	if got := r.numCases(); got != want {
+		t.Errorf("numCases() = %d, want %d", got, want)
+	}
+	seen := map[caseKey]bool{}
+	for _, g := range r.cases() {
+		for _, c := range g {
+			if seen[c.caseKey] {
+				t.Errorf("case %+v measured twice", c.caseKey)
+			}
+			seen[c.caseKey] = true
+		}
 	}
 }

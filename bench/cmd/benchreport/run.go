@@ -124,10 +124,8 @@ var openAIGroup = "concurrency=" + strconv.Itoa(bench.OpenAIConcurrency)
 
 func herdGroup(n int) string { return "goroutines=" + strconv.Itoa(n) }
 
-// measure runs every case cfg.reps times, interleaved: each repetition runs
-// every case once, starting each group at another implementation, so that
-// drift in the machine's speed spreads over all of them.
-func measure(cfg config) *report {
+// newReport returns the report that cfg asks for, without results.
+func newReport(cfg config) *report {
 	r := &report{
 		machine:   readMachine(),
 		benchtime: cfg.benchtime,
@@ -142,12 +140,26 @@ func measure(cfg config) *report {
 	for _, w := range bench.Workloads() {
 		r.workloads = append(r.workloads, w.Name)
 	}
-	groups := r.cases()
-	total := 0
-	for _, g := range groups {
-		total += len(g)
+	return r
+}
+
+// numCases returns the number of measurements in one repetition: the
+// number of cases of r.
+func (r *report) numCases() int {
+	n := 0
+	for _, g := range r.cases() {
+		n += len(g)
 	}
-	total *= cfg.reps
+	return n
+}
+
+// measure runs every case cfg.reps times, interleaved: each repetition runs
+// every case once, starting each group at another implementation, so that
+// drift in the machine's speed spreads over all of them.
+func measure(cfg config) *report {
+	r := newReport(cfg)
+	groups := r.cases()
+	total := r.numCases() * cfg.reps
 
 	samples := map[caseKey][]testing.BenchmarkResult{}
 	failures := map[caseKey]int{}
