@@ -44,7 +44,7 @@ func main() {
 // summary is what run measured.
 type summary struct {
 	cached, perCall result
-	stats           keyedcache.Stats // GetClient's cache after the first burst
+	stats           keyedcache.Stats // what GetClient's cache did during the first burst
 }
 
 // run makes both bursts and prints the comparison to w.
@@ -68,6 +68,11 @@ func run(ctx context.Context, w io.Writer, calls, concurrency int) (summary, err
 		fmt.Fprintf(w, "Using %s with your OPENAI_API_KEY: %d chat completions in each of two bursts.\n\n", base, calls)
 	}
 
+	clients, err := reuseopenai.Default()
+	if err != nil {
+		return summary{}, err
+	}
+	before := clients.Stats()
 	cached, err := burst(ctx, srv, calls, concurrency, func() (*openai.Client, string, func(), error) {
 		client, model, err := reuseopenai.GetClient("")
 		return client, model, func() {}, err
@@ -75,11 +80,7 @@ func run(ctx context.Context, w io.Writer, calls, concurrency int) (summary, err
 	if err != nil {
 		return summary{}, fmt.Errorf("burst through GetClient: %w", err)
 	}
-	clients, err := reuseopenai.Default()
-	if err != nil {
-		return summary{}, err
-	}
-	stats := clients.Stats()
+	stats := since(clients.Stats(), before)
 
 	perCall, err := burst(ctx, srv, calls, concurrency, func() (*openai.Client, string, func(), error) {
 		// What openai.NewClient does by default, made explicit so that the
@@ -108,7 +109,7 @@ func run(ctx context.Context, w io.Writer, calls, concurrency int) (summary, err
 	tw.Flush()
 	fmt.Fprintf(w, "\nGetClient's cache: %s, %s (%d of them joined a load in flight), %s created; hit ratio %.1f%%.\n",
 		plural(stats.Hits, "hit"), plural(stats.Misses, "miss"), stats.Shared, plural(stats.Loads, "client"), 100*stats.HitRatio())
-	if srv != nil {
+	if srv != nil && stats.Loads == 1 && cached.conns < perCall.conns && perCall.conns == int64(calls) {
 		fmt.Fprintf(w, "Every call through GetClient shared one client and its connection pool; a client per call opened a connection per call.\n")
 	}
 	return summary{cached, perCall, stats}, nil
@@ -177,4 +178,17 @@ func plural(n uint64, noun string) string {
 		return fmt.Sprintf("%d %ses", n, noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// since returns the counters of now that grew after before.
+func since(now, before keyedcache.Stats) keyedcache.Stats {
+	return keyedcache.Stats{
+		Hits:       now.Hits - before.Hits,
+		Misses:     now.Misses - before.Misses,
+		Loads:      now.Loads - before.Loads,
+		LoadErrors: now.LoadErrors - before.LoadErrors,
+		Shared:     now.Shared - before.Shared,
+		LoadTime:   now.LoadTime - before.LoadTime,
+		Entries:    now.Entries,
+	}
 }

@@ -16,7 +16,8 @@ func TestMain(m *testing.M) {
 // TestRun runs the example offline, as a newcomer would without a key, and
 // checks what it prints and what it measured.
 func TestRun(t *testing.T) {
-	for _, v := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"} {
+	for _, v := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
+		"OPENAI_TIMEOUT", "OPENAI_MAX_RETRIES", "OPENAI_ADMIN_KEY", "OPENAI_WEBHOOK_SECRET", "OPENAI_CUSTOM_HEADERS"} {
 		t.Setenv(v, "")
 	}
 	const calls, concurrency = 40, 8
