@@ -77,7 +77,12 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 //
 // A Loader error, panic (as a [*PanicError]) or Goexit ([ErrLoaderExited])
 // goes to every Get waiting on that load, and nothing is stored: the next
-// Get calls the Loader again. If ctx ends while Get waits, Get returns
+// Get calls the Loader again.
+//
+// The Loader runs in the goroutine of the Get that starts the load when that
+// Get's context cannot end (its Done returns nil, as context.Background's
+// does), and otherwise in a goroutine of its own, so that the Get can leave
+// when its context ends. If ctx ends while Get waits, Get returns
 // ctx.Err() at once; the load goes on for the other waiters. After Close,
 // Get returns [ErrClosed].
 //
@@ -126,6 +131,16 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K) (V, error) {
 		return zero, ctx.Err()
 	default:
 		cl = c.startLocked(ctx, key)
+		c.mu.Unlock()
+		c.notify(out)
+		if ctx.Done() == nil {
+			// This Get cannot leave before the load ends: load here,
+			// and save a goroutine and two switches.
+			c.run(key, cl)
+			return cl.val, cl.err
+		}
+		go c.run(key, cl)
+		return c.wait(ctx, key, cl)
 	}
 	c.mu.Unlock()
 	c.notify(out)

@@ -845,3 +845,54 @@ func TestLRUApproximationEndsWithOverlap(t *testing.T) {
 		t.Errorf("Keys() = %v\nwant     %v", got, want)
 	}
 }
+
+// TestGoexitEndsTheGoroutineItRunsIn checks both places a Loader runs: in
+// the first Get's goroutine when its context cannot end, which Goexit then
+// ends; and in a goroutine of its own otherwise, so that the first Get gets
+// ErrLoaderExited like every other waiter.
+func TestGoexitEndsTheGoroutineItRunsIn(t *testing.T) {
+	for _, cancellable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancellable=%v", cancellable), func(t *testing.T) {
+			release := make(chan struct{})
+			c := newCache(t, func(_ context.Context, k string) (int, error) {
+				<-release
+				runtime.Goexit()
+				return 0, nil
+			}, nil)
+			ctx := context.Background()
+			if cancellable {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			first := make(chan error, 1)
+			exited := make(chan struct{})
+			go func() {
+				defer close(exited)
+				_, err := c.Get(ctx, "k")
+				first <- err
+			}()
+			waitFor(t, func() bool { return c.Stats().Misses == 1 })
+			other := make(chan error, 1)
+			go func() { _, err := c.Get(context.Background(), "k"); other <- err }()
+			waitFor(t, func() bool { return c.Stats().Shared == 1 })
+			close(release)
+			if err := <-other; !errors.Is(err, ErrLoaderExited) {
+				t.Errorf("the other waiter got %v, want ErrLoaderExited", err)
+			}
+			<-exited
+			select {
+			case err := <-first:
+				if !cancellable {
+					t.Errorf("the Get that ran the loader returned %v; Goexit should have ended its goroutine", err)
+				} else if !errors.Is(err, ErrLoaderExited) {
+					t.Errorf("the first Get got %v, want ErrLoaderExited", err)
+				}
+			default:
+				if cancellable {
+					t.Errorf("the first Get did not return, though the loader ran in a goroutine of its own")
+				}
+			}
+		})
+	}
+}

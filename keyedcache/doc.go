@@ -21,11 +21,14 @@
 // Errors are not cached. A Loader error goes to the Get that started the load
 // and to every Get that joined it; the next Get calls the Loader again.
 //
-// Panics and Goexit never hang or crash. The Loader runs in a goroutine of its
-// own. If it panics, every Get waiting on it receives a [*PanicError] holding
-// the panic value and stack, and the key can be loaded again. If it calls
-// [runtime.Goexit] (t.FailNow does), its goroutine ends, as Goexit must, and
-// every Get waiting on it receives [ErrLoaderExited].
+// Panics and Goexit never hang or crash. The Loader runs in the goroutine of
+// the Get that started the load if that Get's context cannot end (its Done
+// returns nil, as context.Background's does), and in a goroutine of its own
+// otherwise. If it panics, every Get waiting on it, the first included,
+// receives a [*PanicError] holding the panic value and stack, and the key can
+// be loaded again. If it calls [runtime.Goexit] (t.FailNow does), the
+// goroutine it runs in ends, as Goexit must (so a Get that ran it does not
+// return), and every other Get waiting on it receives [ErrLoaderExited].
 //
 // Cancellation. A Get whose context ends while it waits returns ctx.Err() at
 // once; the load goes on for the others. The Loader's context carries the
@@ -80,6 +83,10 @@
 // that hit and Peek do not remove anything.
 //
 // # Costs
+//
+// A miss that starts a load with a context that cannot end runs the Loader
+// in place; with one that can, it starts a goroutine for it, so that the
+// Get can leave early.
 //
 // A hit reads an atomically published map and, in a stripe that belongs to
 // the calling goroutine, adds one to a counter (and, with MaxEntries, appends

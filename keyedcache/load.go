@@ -20,15 +20,14 @@ type call[K comparable, V any] struct {
 	stale   bool // Delete, Clear or Close came first: do not store the result
 }
 
-// startLocked registers and starts a load of key on behalf of a Get whose
-// context is ctx. The Loader's context keeps ctx's values but not its
-// cancellation.
+// startLocked registers a load of key on behalf of a Get whose context is
+// ctx. The Loader's context keeps ctx's values but not its cancellation.
+// The caller runs the load, with run.
 func (c *KeyedCache[K, V]) startLocked(ctx context.Context, key K) *call[K, V] {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cl := &call[K, V]{done: make(chan struct{}), ctx: lctx, cancel: cancel, waiters: 1}
 	c.calls[key] = cl
 	c.running.Add(1)
-	go c.run(key, cl)
 	return cl
 }
 

@@ -8,7 +8,9 @@ import (
 )
 
 // A Loader creates the value for key. The cache calls it once per missing key,
-// however many Gets are waiting for that key, in a goroutine of its own.
+// however many Gets are waiting for that key: in the goroutine of the Get that
+// started the load if that Get's context cannot end, else in a goroutine of
+// its own.
 //
 // ctx carries the values of the Get that started the load. It is not cancelled
 // when that Get leaves; it is cancelled once every Get waiting for the load has
