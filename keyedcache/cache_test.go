@@ -896,3 +896,37 @@ func TestGoexitEndsTheGoroutineItRunsIn(t *testing.T) {
 		})
 	}
 }
+
+// TestPanickingOnEvictReleasesWaiters breaks the OnEvict rule on purpose: the
+// panic reaches the Get that ran the load, and the Gets waiting on that load
+// still return.
+func TestPanickingOnEvictReleasesWaiters(t *testing.T) {
+	release := make(chan struct{})
+	c := newCache(t, func(_ context.Context, k string) (int, error) {
+		if k == "b" {
+			<-release
+		}
+		return len(k), nil
+	}, &Options[string, int]{MaxEntries: 1, OnEvict: func(_ string, _ int, r Reason) {
+		if r == Evicted {
+			panic("bad callback")
+		}
+	}})
+	c.Get(context.Background(), "a")
+	loader := make(chan any, 1)
+	go func() {
+		defer func() { loader <- recover() }()
+		c.Get(context.Background(), "b") // runs the load, evicts a
+	}()
+	waitFor(t, func() bool { return c.Stats().Misses == 2 })
+	waiter := make(chan error, 1)
+	go func() { _, err := c.Get(context.Background(), "b"); waiter <- err }()
+	waitFor(t, func() bool { return c.Stats().Shared == 1 })
+	close(release)
+	if r := <-loader; r != "bad callback" {
+		t.Errorf("the Get that ran the load recovered %v, want the callback's panic", r)
+	}
+	if err := <-waiter; err != nil {
+		t.Errorf("the waiting Get = %v, want the loaded value", err)
+	}
+}

@@ -90,8 +90,9 @@ func (c *KeyedCache[K, V]) finish(key K, cl *call[K, V], val V, err error, took 
 	cl.val, cl.err = val, err
 	c.mu.Unlock()
 	cl.cancel()
+	// Deferred, so that waiters are released even if OnEvict panics.
+	defer close(cl.done)
 	c.notify(out)
-	close(cl.done)
 }
 
 // wait returns the outcome of cl, or ctx.Err() as soon as ctx ends. The last
