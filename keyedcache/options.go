@@ -36,8 +36,9 @@ type Options[K comparable, V any] struct {
 	// locks, in the goroutine of the call that removed the value, before that
 	// call returns; it may call the cache. It must not panic: the panic
 	// would reach that call's caller, or, for a value evicted to make room
-	// for a new one, the goroutine that completed the load, which would end
-	// the program.
+	// for a new one, the goroutine that ran the load (the Get's own, or a
+	// goroutine of the cache's, where it would end the program). The Gets
+	// waiting on that load are released either way.
 	OnEvict func(key K, value V, reason Reason)
 }
 
