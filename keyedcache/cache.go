@@ -89,7 +89,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 // A hit takes no lock and does not allocate.
 func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	r := c.read.Load()
-	if e := r.m[key]; e != nil && !e.removed.Load() && (c.ttl == 0 || !e.expiredAt(c.clock())) {
+	if e := r.m[key]; e != nil && !e.removed.Load() && !c.expired(e) {
 		i := c.stripes.pick()
 		n := c.stripes.s[i].hits.Add(1)
 		if c.rec.lru != nil {
@@ -112,7 +112,7 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K) (V, error) {
 	}
 	e := c.loadLocked(key)
 	c.missLocked()
-	if e != nil && (c.ttl == 0 || !e.expiredAt(c.clock())) {
+	if e != nil && !c.expired(e) {
 		c.stats.hits++
 		c.touchLocked(e)
 		c.mu.Unlock()
@@ -157,7 +157,7 @@ func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 		e = c.loadLocked(key)
 		c.mu.Unlock()
 	}
-	if e == nil || e.removed.Load() || (c.ttl > 0 && e.expiredAt(c.clock())) {
+	if e == nil || e.removed.Load() || c.expired(e) {
 		var zero V
 		return zero, false
 	}

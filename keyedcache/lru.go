@@ -80,16 +80,12 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 	// else another goroutine on this stripe took the slot: drop the hit.
 }
 
-// drainLocked applies the buffered hits to the LRU order.
-func (c *KeyedCache[K, V]) drainLocked() {
-	if c.rec.lru == nil {
-		return
-	}
-	ss := &c.stripes
-	batch := c.rec.scratch[:0]
-	used, from := 0, uint32(0)
-	for i := range ss.s {
-		s := &ss.s[i]
+// collectLocked empties the rings into the scratch batch, and reports how
+// many stripes held hits, and the last of them.
+func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int, from uint32) {
+	batch = c.rec.scratch[:0]
+	for i := range c.stripes.s {
+		s := &c.stripes.s[i]
 		h, t := s.head.Load(), s.tail.Load()
 		if h == t {
 			continue
@@ -106,6 +102,16 @@ func (c *KeyedCache[K, V]) drainLocked() {
 		}
 		s.head.Store(h)
 	}
+	return batch, used, from
+}
+
+// drainLocked applies the buffered hits to the LRU order.
+func (c *KeyedCache[K, V]) drainLocked() {
+	if c.rec.lru == nil {
+		return
+	}
+	ss := &c.stripes
+	batch, used, from := c.collectLocked()
 	if ss.concurrent.Load() {
 		// Hits have overlapped; see whether they still do.
 		switch {
@@ -154,17 +160,7 @@ func (c *KeyedCache[K, V]) touchLocked(e *entry[K, V]) {
 
 // discardLocked empties the rings without applying them.
 func (c *KeyedCache[K, V]) discardLocked() {
-	for i := range c.stripes.s {
-		s := &c.stripes.s[i]
-		if s.ring == nil {
-			return
-		}
-		h, t := s.head.Load(), s.tail.Load()
-		for ; h != t; h++ {
-			if s.ring[h%ringSize].Swap(nil) == nil {
-				break
-			}
-		}
-		s.head.Store(h)
-	}
+	batch, _, _ := c.collectLocked()
+	clear(batch)
+	c.rec.scratch = batch[:0]
 }

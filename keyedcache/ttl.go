@@ -16,6 +16,12 @@ func (c *KeyedCache[K, V]) clock() int64 {
 	return int64(time.Since(c.born))
 }
 
+// expired reports whether e has expired; it reads the clock only for an
+// entry that can expire.
+func (c *KeyedCache[K, V]) expired(e *entry[K, V]) bool {
+	return e.expires != 0 && c.clock() >= e.expires
+}
+
 // expiredAt reports whether e has expired at clock reading now.
 func (e *entry[K, V]) expiredAt(now int64) bool {
 	return e.expires != 0 && now >= e.expires
