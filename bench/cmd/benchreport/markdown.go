@@ -75,26 +75,20 @@ func (r *report) hitTables(b *strings.Builder) {
 		b.WriteString("\n")
 	}
 
-	header("ns/op:")
-	for _, impl := range r.impls {
-		row(impl, func(s, base *summary) string {
-			if !ok(s) {
-				return "failed"
-			}
-			return formatNs(s.ns) + ratio(s.ns, base, func(s *summary) float64 { return s.ns })
-		})
+	table := func(title string, metric func(*summary) float64, format func(float64) string) {
+		header(title)
+		for _, impl := range r.impls {
+			row(impl, func(s, base *summary) string {
+				if !ok(s) {
+					return "failed"
+				}
+				return format(metric(s)) + ratio(metric(s), base, metric)
+			})
+		}
+		b.WriteString("\n")
 	}
-	b.WriteString("\n")
-	header("allocs/op:")
-	for _, impl := range r.impls {
-		row(impl, func(s, base *summary) string {
-			if !ok(s) {
-				return "failed"
-			}
-			return formatFloat(s.allocs) + ratio(s.allocs, base, func(s *summary) float64 { return s.allocs })
-		})
-	}
-	b.WriteString("\n")
+	table("ns/op:", func(s *summary) float64 { return s.ns }, formatNs)
+	table("allocs/op:", func(s *summary) float64 { return s.allocs }, formatFloat)
 
 	var missed []string
 	measured := false
