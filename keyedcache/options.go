@@ -27,9 +27,25 @@ type Options[K comparable, V any] struct {
 	// exceed it, the least recently used value is evicted. 0 means unbounded.
 	MaxEntries int
 
+	// Policy chooses which value MaxEntries evicts: LRU (the zero value) or
+	// TinyLFU. TinyLFU without MaxEntries is an error from New.
+	Policy Policy
+
 	// TTL, when positive, makes each value expire TTL after it was created
 	// (expire-after-create; reads do not extend it). 0 means never.
 	TTL time.Duration
+
+	// ExpireAfter, if not nil, gives each value about to be stored its own
+	// lifetime, counted from its creation, and replaces TTL. It is called
+	// once per value (loaded, refreshed or Set), outside the cache's locks.
+	// A result <= 0 means the value is expired at once: the Gets waiting on
+	// its load still receive it, and the next Get loads again.
+	ExpireAfter func(key K, value V) time.Duration
+
+	// RefreshAfter, when positive, makes a Get or Acquire that finds a live
+	// value at least this old return it at once and start one background
+	// reload of the key, unless one is running. 0 means never.
+	RefreshAfter time.Duration
 
 	// OnEvict, if not nil, is called exactly once for every value the cache
 	// stored and then removed, with the reason. It runs outside the cache's
@@ -48,6 +64,16 @@ func (o *Options[K, V]) validate() error {
 		return fmt.Errorf("keyedcache: Options.MaxEntries is %d; want 0 (unbounded) or more", o.MaxEntries)
 	case o.TTL < 0:
 		return fmt.Errorf("keyedcache: Options.TTL is %v; want 0 (never expire) or more", o.TTL)
+	case o.RefreshAfter < 0:
+		return fmt.Errorf("keyedcache: Options.RefreshAfter is %v; want 0 (never refresh) or more", o.RefreshAfter)
+	case o.Policy != LRU && o.Policy != TinyLFU:
+		return fmt.Errorf("keyedcache: Options.Policy is %v; want LRU or TinyLFU", o.Policy)
+	case o.Policy == TinyLFU && o.MaxEntries == 0:
+		return errors.New("keyedcache: Options.Policy is TinyLFU but MaxEntries is 0; TinyLFU needs a bound")
+	case o.Policy == TinyLFU:
+		return errors.New("keyedcache: Options.Policy TinyLFU is not available in this build yet")
+	case o.ExpireAfter != nil || o.RefreshAfter > 0:
+		return errors.New("keyedcache: Options.ExpireAfter and RefreshAfter are not available in this build yet")
 	}
 	return nil
 }

@@ -17,9 +17,12 @@ const (
 	Cleared
 	// Closed: removed by KeyedCache.Close.
 	Closed
+	// Replaced: a newer value for the key took its place (KeyedCache.Set,
+	// or a refresh started by Options.RefreshAfter).
+	Replaced
 )
 
-var reasonNames = [...]string{Evicted: "Evicted", Expired: "Expired", Deleted: "Deleted", Cleared: "Cleared", Closed: "Closed"}
+var reasonNames = [...]string{Evicted: "Evicted", Expired: "Expired", Deleted: "Deleted", Cleared: "Cleared", Closed: "Closed", Replaced: "Replaced"}
 
 // String returns the constant's name, such as "Evicted", or "Reason(N)" for
 // a value that is not one of them.

@@ -22,6 +22,13 @@ type Stats struct {
 	LoadTime time.Duration
 	// Entries is the number of live values at the time of the snapshot.
 	Entries int
+	// Refreshes counts the background reloads started by
+	// Options.RefreshAfter. Their Loader calls count in Loads or LoadErrors.
+	Refreshes uint64
+	// AwaitingRelease is the number of values that left the cache while
+	// leased (see KeyedCache.Acquire) and whose OnEvict waits for their
+	// last lease to be released.
+	AwaitingRelease int
 }
 
 // HitRatio returns Hits / (Hits + Misses), or 0 when both are 0.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -14,17 +13,14 @@ import (
 	"testing"
 )
 
-// traceDir holds the shared cache traces beside the repository.
-const traceDir = "../../shared/traces"
+// traceDir holds the ARC and LIRS traces (see its README for their source).
+const traceDir = "testdata/traces"
 
 // readARC expands an ARC .lis trace: each line "start count ignored reqno"
 // stands for the keys start, start+1, ..., start+count-1.
 func readARC(t *testing.T, name string) []int64 {
 	t.Helper()
 	f, err := os.Open(traceDir + "/" + name)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("trace %s not found in %s: the shared traces are not beside this checkout", name, traceDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
