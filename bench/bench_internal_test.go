@@ -284,3 +284,44 @@ func TestHerdRound(t *testing.T) {
 		})
 	}
 }
+
+// TestMixedHitAllocs checks that Mixed's loop, around a hit, allocates
+// nothing of its own: with sync.Map, whose hit allocates nothing, a step of
+// the loop must not allocate, so Mixed's allocs/op are the cache's.
+func TestMixedHitAllocs(t *testing.T) {
+	c, err := newSyncMap(0, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key(1)
+	if err := populate(c, []string{key}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var failed firstError
+	allocs := testing.AllocsPerRun(1000, func() {
+		v, err := c.GetOrLoad(ctx, key)
+		failed.set(checkValue(key, v, err))
+	})
+	if allocs != 0 {
+		t.Errorf("a hit in Mixed's loop allocates %v times, want 0", allocs)
+	}
+	if err := failed.get(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFirstError(t *testing.T) {
+	var f firstError
+	f.set(nil)
+	if err := f.get(); err != nil {
+		t.Errorf("get() after set(nil) = %v, want nil", err)
+	}
+	second := errors.New("second")
+	f.set(errBoom)
+	f.set(second)
+	f.set(nil)
+	if err := f.get(); err != errBoom {
+		t.Errorf("get() = %v, want the first error, %v", err, errBoom)
+	}
+}
