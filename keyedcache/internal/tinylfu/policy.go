@@ -1,0 +1,349 @@
+package tinylfu
+
+const (
+	// initialWindow is the share of the capacity the window starts with.
+	initialWindow = 0.01
+	// protectedShare is the share of the main space the protected queue may
+	// hold.
+	protectedShare = 0.80
+	// admitWarm is the lowest frequency at which a candidate that is not
+	// more popular than the victim may still be admitted, at random.
+	admitWarm = 6
+	// transfersPerOp bounds the nodes an operation moves between the window
+	// and the main space when the window's size changes.
+	transfersPerOp = 8
+)
+
+// Queues a node can be in.
+const (
+	inNone uint8 = iota
+	inWindow
+	inProbation
+	inProtected
+)
+
+// A Node is embedded by value in the owner's entry; the policy links it into
+// its queues. The zero Node is in no policy. A Node must not be copied or
+// reused elsewhere while it is in a policy.
+type Node[T any] struct {
+	// Owner is set by the owner, typically to the entry the Node is embedded
+	// in, to get from a Node the policy returns back to the entry. The policy
+	// never reads it.
+	Owner T
+
+	prev, next *Node[T]
+	hash       uint64
+	queue      uint8
+}
+
+// Policy is a window TinyLFU eviction policy for at most a fixed number of
+// nodes. It is not safe for concurrent use: the owner serialises every call.
+// The zero Policy is not usable; call New.
+type Policy[T any] struct {
+	window, probation, protected list[T]
+
+	capacity     int
+	windowMax    int
+	protectedMax int
+
+	sketch sketch
+	rng    uint64
+
+	// adjustment is the number of nodes still to move into (> 0) or out of
+	// (< 0) the window, towards the size the sims chose.
+	adjustment int
+	sims       []*sim
+	simMask    uint64 // a hash is in the sims' sample if mix(hash)>>40&simMask == 0
+	simCount   int    // sampled requests since the last choice
+	simPeriod  int
+}
+
+// New returns a policy for at most capacity nodes (capacity >= 1). It
+// allocates everything the policy will need: about 8 bytes per unit of
+// capacity for the frequency sketch (rounded up to a power of two) and
+// about 2.5 KB per sim for the window's adaptation (more below 512).
+func New[T any](capacity int) *Policy[T] {
+	if capacity < 1 {
+		panic("tinylfu: capacity < 1")
+	}
+	p := &Policy[T]{capacity: capacity}
+	p.window.init()
+	p.probation.init()
+	p.protected.init()
+	p.windowMax = max(1, int(initialWindow*float64(capacity)))
+	p.setProtectedMax()
+	p.sketch.init(capacity)
+	p.rng = 0x9e3779b97f4a7c15 ^ uint64(capacity)
+
+	shift := 0
+	for capacity>>(shift+1) >= simMin {
+		shift++
+	}
+	p.simMask = 1<<shift - 1
+	c := capacity >> shift
+	p.sims = make([]*sim, len(simWindows))
+	for i, f := range simWindows {
+		p.sims[i] = newSim(c, max(1, int(f*float64(c))))
+	}
+	p.simPeriod = simPeriod * c
+	return p
+}
+
+func (p *Policy[T]) setProtectedMax() {
+	p.protectedMax = int(protectedShare * float64(p.capacity-p.windowMax))
+}
+
+// Len returns the number of nodes in the policy.
+func (p *Policy[T]) Len() int {
+	return p.window.len + p.probation.len + p.protected.len
+}
+
+// Contains reports whether n is in the policy.
+func (p *Policy[T]) Contains(n *Node[T]) bool {
+	return n.queue != inNone
+}
+
+// Access records a hit on n, a node in the policy: it counts in n's
+// frequency and moves n to the most recently used end of its queue; a node
+// on probation moves to the protected queue. Accessing a node not in the
+// policy does nothing.
+func (p *Policy[T]) Access(n *Node[T]) {
+	switch n.queue {
+	case inNone:
+		return
+	case inWindow:
+		p.window.moveToBack(n)
+	case inProbation:
+		p.probation.remove(n)
+		n.queue = inProtected
+		p.protected.pushBack(n)
+		p.demote()
+	case inProtected:
+		p.protected.moveToBack(n)
+	}
+	p.sketch.increment(n.hash)
+	p.simulate(n.hash)
+	p.adapt()
+}
+
+// RecordMiss counts a request for an absent key whose hash is hash, in the
+// key's frequency and in the window's adaptation, for a miss that is not
+// followed by Add (Add counts its miss itself). Counting such misses lets a
+// key that is asked for often win admission on the Add that follows one day.
+func (p *Policy[T]) RecordMiss(hash uint64) {
+	p.sketch.increment(hash)
+	p.simulate(hash)
+	p.adapt()
+}
+
+// Add inserts n, not yet in the policy, whose key hashes to hash, at the
+// most recently used end of the window, and counts it in the key's
+// frequency. If the policy then holds more than its capacity, Add removes
+// one node and returns it; otherwise it returns nil. The node removed is
+// usually the least recently used node of the window or of probation,
+// whichever the frequency sketch says is less popular: it may be n itself
+// only when the window holds nothing else. Adding a node already in a
+// policy panics.
+func (p *Policy[T]) Add(n *Node[T], hash uint64) (evicted *Node[T]) {
+	if n.queue != inNone {
+		panic("tinylfu: Add of a node already in a policy")
+	}
+	n.hash = hash
+	p.sketch.increment(hash)
+	p.simulate(hash)
+	n.queue = inWindow
+	p.window.pushBack(n)
+
+	var candidate *Node[T]
+	if p.window.len > p.windowMax {
+		candidate = p.window.front()
+		p.window.remove(candidate)
+		candidate.queue = inProbation
+		p.probation.pushBack(candidate)
+	}
+	if p.Len() > p.capacity {
+		evicted = p.evict(candidate)
+	}
+	p.adapt()
+	return evicted
+}
+
+// evict removes and returns one node. candidate, if not nil, has just left
+// the window for the probation queue and must win admission against the
+// least recently used node of the main space to stay.
+func (p *Policy[T]) evict(candidate *Node[T]) *Node[T] {
+	victim := p.probation.front()
+	if victim == candidate {
+		victim = p.protected.front()
+	}
+	var out *Node[T]
+	switch {
+	case candidate == nil:
+		// The window is below its size: the main space gives up a node.
+		out = victim
+		if out == nil {
+			out = p.window.front()
+		}
+	case victim == nil:
+		out = candidate
+	case p.admit(candidate.hash, victim.hash):
+		out = victim
+	default:
+		out = candidate
+	}
+	p.unlink(out)
+	return out
+}
+
+// admit reports whether a candidate with hash c should replace a victim
+// with hash v: it must be more popular. A warm candidate that is not wins
+// now and then at random, so that an attacker who makes a victim's counters
+// look hot cannot keep every newcomer out.
+func (p *Policy[T]) admit(c, v uint64) bool {
+	cf, vf := p.sketch.frequency(c), p.sketch.frequency(v)
+	if cf > vf {
+		return true
+	}
+	if cf < admitWarm {
+		return false
+	}
+	return p.random()&127 == 0
+}
+
+// random returns the next number of an xorshift64* generator.
+func (p *Policy[T]) random() uint64 {
+	p.rng ^= p.rng >> 12
+	p.rng ^= p.rng << 25
+	p.rng ^= p.rng >> 27
+	return p.rng * 0x2545f4914f6cdd1d
+}
+
+// Remove takes n out of the policy, when the owner deletes it. Removing a
+// node not in the policy does nothing. The key's frequency is not
+// forgotten.
+func (p *Policy[T]) Remove(n *Node[T]) {
+	if n.queue != inNone {
+		p.unlink(n)
+	}
+}
+
+func (p *Policy[T]) unlink(n *Node[T]) {
+	switch n.queue {
+	case inWindow:
+		p.window.remove(n)
+	case inProbation:
+		p.probation.remove(n)
+	case inProtected:
+		p.protected.remove(n)
+	}
+	n.queue = inNone
+}
+
+// demote moves the least recently used protected nodes to probation while
+// the protected queue is over its size.
+func (p *Policy[T]) demote() {
+	for p.protected.len > p.protectedMax {
+		d := p.protected.front()
+		p.protected.remove(d)
+		d.queue = inProbation
+		p.probation.pushBack(d)
+	}
+}
+
+// Ascend calls yield for every node in the policy, stopping early if yield
+// returns false. The order is the window from its least to its most
+// recently used node, then the probation queue likewise, then the protected
+// queue likewise: roughly from the first node to be evicted to the last.
+// Only roughly, since which of the window's and probation's oldest nodes goes
+// first depends on their frequencies. yield must not call the policy.
+func (p *Policy[T]) Ascend(yield func(*Node[T]) bool) {
+	_ = p.window.ascend(yield) && p.probation.ascend(yield) && p.protected.ascend(yield)
+}
+
+// Reset removes every node from the policy, in time proportional to their
+// number. The frequency sketch and the window's size are kept: they describe
+// the workload, which a cleared cache usually meets again.
+func (p *Policy[T]) Reset() {
+	p.window.clear()
+	p.probation.clear()
+	p.protected.clear()
+}
+
+// adapt moves a few nodes towards the window size the sims chose last.
+func (p *Policy[T]) adapt() {
+	for i := 0; i < transfersPerOp && p.adjustment != 0; i++ {
+		if p.adjustment > 0 {
+			p.growWindow()
+		} else {
+			p.shrinkWindow()
+		}
+	}
+}
+
+// growWindow moves one unit of capacity from the main space to the window,
+// and with it the main space's least recently used node.
+func (p *Policy[T]) growWindow() {
+	if p.windowMax >= p.capacity-1 {
+		p.adjustment = 0
+		return
+	}
+	p.windowMax++
+	p.setProtectedMax()
+	p.adjustment--
+	if n := p.probation.front(); n != nil {
+		p.probation.remove(n)
+		n.queue = inWindow
+		p.window.pushBack(n)
+	} else if n := p.protected.front(); n != nil {
+		p.protected.remove(n)
+		n.queue = inWindow
+		p.window.pushBack(n)
+	}
+	p.demote()
+}
+
+// shrinkWindow moves one unit of capacity from the window to the main space,
+// and with it the window's least recently used node if the window is full.
+func (p *Policy[T]) shrinkWindow() {
+	if p.windowMax <= 1 {
+		p.adjustment = 0
+		return
+	}
+	p.windowMax--
+	p.setProtectedMax()
+	p.adjustment++
+	if p.window.len > p.windowMax {
+		n := p.window.front()
+		p.window.remove(n)
+		n.queue = inProbation
+		p.probation.pushBack(n)
+	}
+}
+
+// simulate replays a request for hash in the sims if it is in their sample,
+// and at the end of each period sets the window's target size to that of
+// the sim that hit most, its hits counted with exponential decay.
+func (p *Policy[T]) simulate(hash uint64) {
+	if (mix(hash)>>40)&p.simMask != 0 {
+		return
+	}
+	for _, s := range p.sims {
+		s.access(hash, &p.sketch)
+	}
+	p.simCount++
+	if p.simCount < p.simPeriod {
+		return
+	}
+	p.simCount = 0
+	best := 0
+	for i, s := range p.sims {
+		if s.hits > p.sims[best].hits {
+			best = i
+		}
+	}
+	for _, s := range p.sims {
+		s.hits >>= 1
+	}
+	target := max(1, int(simWindows[best]*float64(p.capacity)))
+	p.adjustment = target - p.windowMax
+}
