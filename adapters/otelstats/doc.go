@@ -34,11 +34,14 @@
 // two counts of values held now are asynchronous UpDownCounters rather than
 // Gauges because they are additive: summed over caches they give the number
 // of values held by all of them, as the OpenTelemetry guidelines ask for
-// sizes. Through the OpenTelemetry Prometheus exporter the names become
-// reuse_cache_hits_total, reuse_cache_entries and so on, with the label
-// cache_name, the same as those of package promstats in this repository
-// (reuse_cache_load_time_seconds_total there is reuse_cache_load_seconds_total
-// in promstats).
+// sizes.
+//
+// Exported through the OpenTelemetry Prometheus exporter, with its default
+// translation of names, the metrics become reuse_cache_hits_total,
+// reuse_cache_entries and so on, labelled cache_name: the names and label
+// of package promstats in this repository, but for the load time, which is
+// reuse_cache_load_time_seconds_total here and
+// reuse_cache_load_seconds_total there.
 //
 // # Sources
 //

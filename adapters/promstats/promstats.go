@@ -40,7 +40,9 @@ type Collector struct {
 
 // NewCollector returns a Collector that reads src.Stats once per Collect
 // and labels every metric with cache_name set to name. Several Collectors
-// may be registered with one registry if their names differ.
+// may be registered with one registry if their names differ and their
+// ConstLabels have the same keys, as Prometheus requires of metrics that
+// share a name.
 //
 // NewCollector does not fail: a nil src, or ConstLabels that Prometheus
 // rejects, make the registration of the Collector return the error

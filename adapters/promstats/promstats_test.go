@@ -182,6 +182,9 @@ func TestSeveralCaches(t *testing.T) {
 	if err := reg.Register(promstats.NewCollector("one", &fixed{}, &promstats.Options{ConstLabels: prometheus.Labels{"region": "eu"}})); err == nil {
 		t.Errorf("registering a second Collector named one: nil error, want one")
 	}
+	if err := reg.Register(promstats.NewCollector("three", &fixed{}, nil)); err == nil {
+		t.Errorf("registering a Collector without the others' label region: nil error, want one")
+	}
 	want := `
 # HELP reuse_cache_hits_total Gets that found a live value.
 # TYPE reuse_cache_hits_total counter
