@@ -38,8 +38,9 @@
 //
 // Exported through the OpenTelemetry Prometheus exporter, with its default
 // translation of names, the metrics become reuse_cache_hits_total,
-// reuse_cache_entries and so on, labelled cache_name: the names and label
-// of package promstats in this repository, but for the load time, which is
+// reuse_cache_entries and so on, labelled cache_name (beside the exporter's
+// otel_scope_* labels): the names and label of package promstats in this
+// repository, but for the load time, which is
 // reuse_cache_load_time_seconds_total here and
 // reuse_cache_load_seconds_total there.
 //
