@@ -373,9 +373,15 @@ func TestGetErrors(t *testing.T) {
 		{"no key", reuseopenai.Config{}, "openai: missing API key"},
 		{"negative timeout", reuseopenai.Config{APIKey: "k", Timeout: -time.Second}, "openai: Config.Timeout -1s is negative"},
 		{"negative retries", reuseopenai.Config{APIKey: "k", MaxRetries: -1}, "openai: Config.MaxRetries -1 is negative"},
-		{"relative URL", reuseopenai.Config{APIKey: "k", BaseURL: "localhost/v1"}, `openai: Config.BaseURL: "localhost/v1" is not an absolute http or https URL`},
+		{"too many retries", reuseopenai.Config{APIKey: "k", MaxRetries: 11}, "openai: Config.MaxRetries 11 is more than MaxRetriesLimit (10)"},
+		{"relative URL", reuseopenai.Config{APIKey: "k", BaseURL: "localhost/v1"}, "openai: Config.BaseURL: not an absolute http or https URL"},
 		{"bad URL", reuseopenai.Config{APIKey: "k", BaseURL: "http://[::1"}, "openai: Config.BaseURL: not a valid URL"},
-		{"ftp URL", reuseopenai.Config{APIKey: "k", BaseURL: "ftp://host/v1"}, `openai: Config.BaseURL: "ftp://host/v1" is not an absolute http or https URL`},
+		{"ftp URL", reuseopenai.Config{APIKey: "k", BaseURL: "ftp://host/v1"}, "openai: Config.BaseURL: not an absolute http or https URL"},
+		{"query", reuseopenai.Config{APIKey: "k", BaseURL: "https://gw/v1?key=k"}, "openai: Config.BaseURL: has a query, which openai-go would drop; pass query parameters with option.WithQuery"},
+		{"port", reuseopenai.Config{APIKey: "k", BaseURL: "https://gw:99999/v1"}, "openai: Config.BaseURL: has a port that is not a number from 1 to 65535"},
+		{"key with CRLF", reuseopenai.Config{APIKey: "k\r\n"}, "openai: Config.APIKey: ends with a line break (CR or LF), which cannot go into a header; remove the line ending where the value is stored"},
+		{"organization with LF", reuseopenai.Config{APIKey: "k", Organization: "o\nX: 1"}, "openai: Config.Organization: has a control character (such as CR, LF or tab), which cannot go into a header"},
+		{"project with CR", reuseopenai.Config{APIKey: "k", Project: "p\r"}, "openai: Config.Project: ends with a line break (CR or LF), which cannot go into a header; remove the line ending where the value is stored"},
 	}
 	for _, tt := range tests {
 		client, err := c.Get(tt.cfg)
@@ -758,18 +764,26 @@ func TestConcurrentMixed(t *testing.T) {
 	}
 }
 
-func TestGetWithUnparsableEnvBaseURL(t *testing.T) {
-	setEnv(t, map[string]string{"OPENAI_BASE_URL": "http://[::1"})
+// TestGetIgnoresUnparsableEnvBaseURL checks that a client from Get works
+// while OPENAI_BASE_URL does not parse, which would make every request of
+// a client from openai.NewClient fail: no client reads the environment.
+func TestGetIgnoresUnparsableEnvBaseURL(t *testing.T) {
+	srv := newServer(t)
+	setEnv(t, map[string]string{"OPENAI_BASE_URL": "http://[::1", "OPENAI_CUSTOM_HEADERS": "X-Env: 1"})
 	c := newClients(t, nil)
-	_, err := c.Get(reuseopenai.Config{APIKey: "sk", BaseURL: "http://localhost:1/v1"})
-	var envErr *reuseopenai.EnvError
-	if !errors.As(err, &envErr) || envErr.Var != "OPENAI_BASE_URL" {
-		t.Errorf("err = %v, want an *EnvError for OPENAI_BASE_URL", err)
+	client, err := c.Get(reuseopenai.Config{APIKey: "sk", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat(t, client, "hi")
+	if got := srv.LastHeader().Get("X-Env"); got != "" {
+		t.Errorf("X-Env = %q: the client took a header from the environment", got)
 	}
 
-	// The check has a cause: openai-go itself fails before sending.
-	client := openai.NewClient(option.WithBaseURL("http://localhost:1/v1"), option.WithAPIKey("sk"), option.WithMaxRetries(0))
-	_, err = client.Chat.Completions.New(context.Background(), params("hi"))
+	// The cause: openai.NewClient applies the environment, and fails before
+	// sending.
+	theirs := openai.NewClient(option.WithBaseURL(srv.URL), option.WithAPIKey("sk"), option.WithMaxRetries(0))
+	_, err = theirs.Chat.Completions.New(context.Background(), params("hi"))
 	if err == nil || !strings.Contains(err.Error(), "WithBaseURL failed to parse url") {
 		t.Errorf("openai.NewClient with a bad OPENAI_BASE_URL: err = %v, want a parse error", err)
 	}

@@ -3,10 +3,6 @@ package openai
 import (
 	"errors"
 	"fmt"
-	"iter"
-	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unique"
@@ -23,6 +19,12 @@ const (
 	// OPENAI_MAX_RETRIES is unset. A Config's MaxRetries has no default: 0
 	// means no retries.
 	DefaultMaxRetries = 3
+
+	// MaxRetriesLimit is the largest MaxRetries that Get and ConfigFromEnv
+	// accept. With openai-go's backoff (0.5 s, doubling, at most 8 s per
+	// wait), 10 retries wait about a minute in all; more would mostly
+	// hammer a failing server.
+	MaxRetriesLimit = 10
 
 	// defaultBaseURL is the OpenAI API, where a Config whose BaseURL is ""
 	// sends its requests.
@@ -128,8 +130,8 @@ func (cfg Config) secretValues() secrets {
 var ErrNoAPIKey = errors.New("openai: missing API key")
 
 // normalize returns cfg with its defaults filled in, or an error that names
-// the field at fault. It does not allocate, and so does not parse BaseURL:
-// see Clients.normalize and checkBaseURL.
+// the field at fault. It does not allocate, and so checks neither BaseURL
+// nor the header values: see check.
 func (cfg Config) normalize() (Config, error) {
 	switch {
 	case cfg.APIKey == "":
@@ -138,11 +140,13 @@ func (cfg Config) normalize() (Config, error) {
 		return Config{}, fmt.Errorf("openai: Config.Timeout %v is negative", cfg.Timeout)
 	case cfg.MaxRetries < 0:
 		return Config{}, fmt.Errorf("openai: Config.MaxRetries %d is negative", cfg.MaxRetries)
+	case cfg.MaxRetries > MaxRetriesLimit:
+		return Config{}, fmt.Errorf("openai: Config.MaxRetries %d is more than MaxRetriesLimit (%d)", cfg.MaxRetries, MaxRetriesLimit)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	cfg.BaseURL = strings.TrimSuffix(strings.TrimSpace(cfg.BaseURL), "/")
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL
 	}
@@ -152,47 +156,52 @@ func (cfg Config) normalize() (Config, error) {
 	return cfg, nil
 }
 
-// checkBaseURL reports whether base is an absolute http or https URL. Its
-// error never repeats a password that base may carry.
-func checkBaseURL(base string) error {
-	u, err := url.Parse(base)
-	if err != nil {
-		return errors.New("not a valid URL")
+// check reports whether the fields of cfg, which must be normalized, can go
+// into a request: header values without control characters, and a usable
+// BaseURL. Its errors name the field and never repeat its value.
+func (cfg Config) check() error {
+	for _, f := range [...]struct{ name, value string }{
+		{"APIKey", cfg.APIKey}, {"Organization", cfg.Organization}, {"Project", cfg.Project},
+	} {
+		if err := checkHeaderValue(f.value); err != nil {
+			return fmt.Errorf("openai: Config.%s: %w", f.name, err)
+		}
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http or https URL", u.Redacted())
+	if cfg.BaseURL != defaultBaseURL {
+		if err := checkBaseURL(cfg.BaseURL); err != nil {
+			return fmt.Errorf("openai: Config.BaseURL: %w", err)
+		}
 	}
 	return nil
 }
 
-// options returns the openai-go options that build the client for cfg,
-// which must be normalized, over httpClient.
+// limits returns the per-attempt timeout and the retries of cfg.
+func (cfg Config) limits() (time.Duration, int) { return cfg.Timeout, cfg.MaxRetries }
+
+// clientOptions returns the openai-go options that set every setting of cfg,
+// which must be normalized and checked, but for the timeout and retries.
 //
-// openai.NewClient applies the environment first (DefaultClientOptions) and
-// these options after it. Every setting that the environment can carry is
-// set here, so that the client depends on cfg alone: a Config that leaves a
-// setting empty clears what the environment set.
-func (cfg Config) options(httpClient *http.Client) []option.RequestOption {
+// They come after Options.RequestOptions, and set each setting, even to
+// empty, so that they override any of those options that set the same: a
+// client sends what its Config says, which is what its log records show.
+func (cfg Config) clientOptions() []option.RequestOption {
 	sec := cfg.secretValues()
-	var opts []option.RequestOption
-	// First, so that the settings below win over a custom header of the
-	// same name.
-	for name := range headerLines(os.Getenv("OPENAI_CUSTOM_HEADERS")) {
-		opts = append(opts, option.WithHeaderDel(name))
-	}
-	opts = append(opts,
-		option.WithHTTPClient(httpClient),
-		option.WithBaseURL(cfg.BaseURL),
-		option.WithRequestTimeout(cfg.Timeout),
-		option.WithMaxRetries(cfg.MaxRetries),
+	opts := []option.RequestOption{
+		option.WithBaseURL(sendURL(cfg.BaseURL)),
 		option.WithWebhookSecret(sec.webhookSecret),
-	)
+	}
 	// Where an endpoint accepts both credentials, openai-go prefers the one
-	// set last; the environment sets the admin key last.
+	// set last, and the environment sets the admin key last.
 	if sec.adminKey == "" {
 		opts = append(opts, option.WithAdminAPIKey(""), option.WithAPIKey(cfg.APIKey))
 	} else {
 		opts = append(opts, option.WithAPIKey(cfg.APIKey), option.WithAdminAPIKey(sec.adminKey))
+	}
+	// ConfigFromEnv refuses custom headers that name Authorization,
+	// OpenAI-Organization or OpenAI-Project, which the options above and
+	// below set.
+	for name, value := range headerLines(sec.headers) {
+		opts = append(opts, option.WithHeader(name, value))
 	}
 	opts = append(opts, option.WithOrganization(cfg.Organization), option.WithProject(cfg.Project))
 	if cfg.Organization == "" {
@@ -201,24 +210,5 @@ func (cfg Config) options(httpClient *http.Client) []option.RequestOption {
 	if cfg.Project == "" {
 		opts = append(opts, option.WithHeaderDel("OpenAI-Project"))
 	}
-	for name, value := range headerLines(sec.headers) {
-		if name != "" {
-			opts = append(opts, option.WithHeader(name, value))
-		}
-	}
 	return opts
-}
-
-// headerLines yields the headers of a value of OPENAI_CUSTOM_HEADERS, one
-// "Name: value" per line, parsed as openai-go parses them: a line without a
-// colon is skipped, and names and values are trimmed of spaces.
-func headerLines(s string) iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
-		for line := range strings.SplitSeq(s, "\n") {
-			name, value, ok := strings.Cut(line, ":")
-			if ok && !yield(strings.TrimSpace(name), strings.TrimSpace(value)) {
-				return
-			}
-		}
-	}
 }

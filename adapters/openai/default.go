@@ -20,7 +20,7 @@ var defaultClients = sync.OnceValues(func() (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.shared = true
+	c.p.shared = true
 	return c, nil
 })
 

@@ -46,7 +46,8 @@ type EnvError struct {
 }
 
 // Error returns a message such as
-// `openai: OPENAI_TIMEOUT: "abc" is not a number of seconds or a Go duration`.
+// `openai: OPENAI_MAX_RETRIES: more than 10, ...`, which never repeats
+// the value.
 func (e *EnvError) Error() string {
 	// Err may be one of this package's errors, such as ErrNoAPIKey, whose
 	// prefix would repeat.
@@ -88,7 +89,7 @@ func ConfigFromEnv() (Config, error) {
 func parseEnv(raw *envValues) (Config, error) {
 	cfg := Config{
 		APIKey:       raw[0],
-		BaseURL:      raw[1],
+		BaseURL:      strings.TrimSpace(raw[1]),
 		Organization: raw[2],
 		Project:      raw[3],
 		Timeout:      DefaultTimeout,
@@ -111,6 +112,11 @@ func parseEnv(raw *envValues) (Config, error) {
 			bad(1, err)
 		}
 	}
+	for _, i := range []int{0, 2, 3, 6} { // the values sent in headers
+		if err := checkHeaderValue(raw[i]); err != nil {
+			bad(i, err)
+		}
+	}
 	if s := strings.TrimSpace(raw[4]); s != "" {
 		d, err := parseTimeout(s)
 		if err != nil {
@@ -119,14 +125,14 @@ func parseEnv(raw *envValues) (Config, error) {
 		cfg.Timeout = d
 	}
 	if s := strings.TrimSpace(raw[5]); s != "" {
-		n, err := strconv.Atoi(s)
-		switch {
-		case err != nil:
-			bad(5, fmt.Errorf("%q is not an integer", s))
-		case n < 0:
-			bad(5, fmt.Errorf("%q is negative", s))
+		n, err := parseMaxRetries(s)
+		if err != nil {
+			bad(5, err)
 		}
 		cfg.MaxRetries = n
+	}
+	if err := checkCustomHeaders(raw[8]); err != nil {
+		bad(8, err)
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -134,34 +140,59 @@ func parseEnv(raw *envValues) (Config, error) {
 	return cfg.normalize()
 }
 
-// maxSeconds is the longest time.Duration, in seconds.
-const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
-
-// parseTimeout parses a positive, finite timeout given as a number of
-// seconds, which may have decimals ("2.5"), or as a Go duration ("90s").
+// parseTimeout parses a positive timeout given as a plain decimal number of
+// seconds ("30", "2.5", ".5") or as a Go duration ("90s", "1m30s"). It
+// accepts no other notation: no exponent ("1e2"), underscores ("1_000"),
+// hexadecimal ("0x1p-2"), sign, Inf or NaN, which strconv.ParseFloat would.
 func parseTimeout(s string) (time.Duration, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			return 0, fmt.Errorf("%q is not a number of seconds or a Go duration", s)
-		case d <= 0:
-			return 0, fmt.Errorf("%q is not positive", s)
+	var d time.Duration
+	if plainDecimal(s) {
+		var err error
+		if d, err = time.ParseDuration(s + "s"); err != nil {
+			return 0, fmt.Errorf("too long: the longest timeout is %v", time.Duration(math.MaxInt64))
 		}
-		return d, nil
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, errors.New(`not a number of seconds (such as "30" or "2.5") or a Go duration (such as "90s")`)
+		}
 	}
-	switch {
-	case math.IsNaN(f) || f <= 0:
-		return 0, fmt.Errorf("%q is not a positive number of seconds", s)
-	case f >= maxSeconds:
-		return 0, fmt.Errorf("%q is too long: the limit is %.0f seconds", s, math.Floor(maxSeconds))
-	}
-	d := time.Duration(math.Round(f * float64(time.Second)))
 	if d <= 0 {
-		return 0, fmt.Errorf("%q is shorter than a nanosecond", s)
+		return 0, errors.New("not positive (the shortest timeout is 1ns)")
 	}
 	return d, nil
+}
+
+// plainDecimal reports whether s is digits with at most one decimal point,
+// and at least one digit.
+func plainDecimal(s string) bool {
+	digits, points := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case '0' <= b && b <= '9':
+			digits++
+		case b == '.':
+			points++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && points <= 1
+}
+
+// parseMaxRetries parses a number of retries: decimal digits only, at most
+// MaxRetriesLimit.
+func parseMaxRetries(s string) (int, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("not a whole number from 0 to %d", MaxRetriesLimit)
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n > MaxRetriesLimit {
+		return 0, fmt.Errorf("more than %d, the most retries this package allows (MaxRetriesLimit)", MaxRetriesLimit)
+	}
+	return n, nil
 }
 
 // envModel returns model if it is not "", else OPENAI_MODEL if it is set,

@@ -6,6 +6,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/openai/openai-go/v3"
@@ -82,8 +83,11 @@ func ExampleNew() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		Level: slog.LevelDebug,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey || a.Key == "base_url" { // they change from run to run
+			switch a.Key {
+			case slog.TimeKey, "base_url": // they change from run to run
 				return slog.Attr{}
+			case "api_key": // a fingerprint, keyed anew in each process
+				a.Value = slog.StringValue(fingerprints.ReplaceAllString(a.Value.String(), "hmac:…"))
 			}
 			return a
 		},
@@ -111,11 +115,11 @@ func ExampleNew() {
 	same, _ := clients.Get(cfg)
 	fmt.Println(same == client)
 	// Output:
-	// level=INFO msg="openai: client created" timeout=30s max_retries=2 api_key=sha256:f2d4b279
+	// level=INFO msg="openai: client created" timeout=30s max_retries=2 api_key=hmac:…
 	// Hello!
-	// level=DEBUG msg="openai: client reused" timeout=30s max_retries=2 api_key=sha256:f2d4b279
+	// level=DEBUG msg="openai: client reused" timeout=30s max_retries=2 api_key=hmac:…
 	// true
-	// level=DEBUG msg="openai: client removed" timeout=30s max_retries=2 api_key=sha256:f2d4b279 reason=Closed
+	// level=DEBUG msg="openai: client removed" timeout=30s max_retries=2 api_key=hmac:… reason=Closed
 }
 
 // Every setting is part of the key: a different timeout gives another
@@ -183,7 +187,7 @@ func ExampleClients_FromEnv() {
 	// gpt-example Hello!
 	// true gpt-other
 	// false 2
-	// openai: OPENAI_MAX_RETRIES: "many" is not an integer
+	// openai: OPENAI_MAX_RETRIES: not a whole number from 0 to 10
 }
 
 // Default is the Clients behind GetClient, to read its Stats or list its
@@ -238,18 +242,27 @@ func ExampleConfigFromEnv() {
 	fmt.Println(err)
 	// Output:
 	// 2.5s 5
-	// openai: OPENAI_TIMEOUT: "soon" is not a number of seconds or a Go duration
+	// openai: OPENAI_TIMEOUT: not a number of seconds (such as "30" or "2.5") or a Go duration (such as "90s")
 }
 
-// A Config prints, encodes and logs its API key as a fingerprint.
+// fingerprints matches the fingerprints of keys, which differ from process
+// to process.
+var fingerprints = regexp.MustCompile(`hmac:[0-9a-f]{8}`)
+
+// A Config prints, encodes and logs its API key as a fingerprint, and its
+// base URL without a user name or password. The fingerprint is keyed anew
+// in each process, so this example shows it as "hmac:…".
 func ExampleConfig_String() {
-	cfg := reuseopenai.Config{APIKey: "sk-example", Organization: "org-example", Timeout: time.Minute, MaxRetries: 2}
-	fmt.Println(cfg)
-	fmt.Printf("%#v\n", cfg)
+	cfg := reuseopenai.Config{
+		APIKey: "sk-example", BaseURL: "https://user:pw@gateway.example/v1",
+		Organization: "org-example", Timeout: time.Minute, MaxRetries: 2,
+	}
+	fmt.Println(fingerprints.ReplaceAllString(cfg.String(), "hmac:…"))
+	fmt.Println(fingerprints.ReplaceAllString(fmt.Sprintf("%#v", cfg), "hmac:…"))
 	b, _ := cfg.MarshalJSON()
-	fmt.Println(string(b))
+	fmt.Println(fingerprints.ReplaceAllString(string(b), "hmac:…"))
 	// Output:
-	// {APIKey:sha256:f2d4b279 BaseURL: Organization:org-example Project: Timeout:1m0s MaxRetries:2}
-	// openai.Config{APIKey:"sha256:f2d4b279", BaseURL:"", Organization:"org-example", Project:"", Timeout:60000000000, MaxRetries:2}
-	// {"api_key":"sha256:f2d4b279","base_url":"","organization":"org-example","timeout":"1m0s","max_retries":2}
+	// {APIKey:hmac:… BaseURL:https://xxxxx@gateway.example/v1 Organization:org-example Project: Timeout:1m0s MaxRetries:2}
+	// openai.Config{APIKey:"hmac:…", BaseURL:"https://xxxxx@gateway.example/v1", Organization:"org-example", Project:"", Timeout:60000000000, MaxRetries:2}
+	// {"api_key":"hmac:…","base_url":"https://xxxxx@gateway.example/v1","organization":"org-example","timeout":"1m0s","max_retries":2}
 }

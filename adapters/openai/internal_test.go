@@ -23,8 +23,8 @@ func TestTunedTransport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := c.transport
-		if tr == nil || c.httpClient.Transport != tr {
+		tr := c.p.transport
+		if tr == nil || c.p.httpClient.Transport != tr {
 			t.Fatalf("MaxIdleConnsPerHost %d: the http.Client does not use the tuned transport", tt.opt)
 		}
 		if tr.MaxIdleConnsPerHost != tt.want || tr.MaxIdleConns != tt.wantAll ||
@@ -91,39 +91,57 @@ func TestHTTPClientOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if c.httpClient != hc || c.transport != nil {
-		t.Errorf("with Options.HTTPClient: httpClient %p (want %p), own transport %v (want none)", c.httpClient, hc, c.transport)
+	if c.p.httpClient != hc || c.p.transport != nil {
+		t.Errorf("with Options.HTTPClient: httpClient %p (want %p), own transport %v (want none)", c.p.httpClient, hc, c.p.transport)
 	}
 }
 
 func TestHeaderLines(t *testing.T) {
 	type kv struct{ k, v string }
 	var got []kv
-	for k, v := range headerLines("X-A: 1\n  X-B :two: parts \r\nno colon\n\n: empty name\nX-C:") {
+	for k, v := range headerLines("X-A: 1\n  X-B :two: parts \r\n\nX-C:") {
 		got = append(got, kv{k, v})
 	}
-	want := []kv{{"X-A", "1"}, {"X-B", "two: parts"}, {"", "empty name"}, {"X-C", ""}}
+	want := []kv{{"X-A", "1"}, {"X-B", "two: parts"}, {"X-C", ""}}
 	if !slices.Equal(got, want) {
 		t.Errorf("headerLines = %q, want %q", got, want)
 	}
 }
 
+// TestFingerprint checks that a fingerprint is keyed: the same secret gives
+// the same fingerprint, which is not a prefix of its unkeyed SHA-256.
 func TestFingerprint(t *testing.T) {
 	if got := fingerprint(""); got != "" {
 		t.Errorf(`fingerprint("") = %q, want ""`, got)
 	}
-	// SHA-256("abc") starts ba7816bf.
-	if got := fingerprint("abc"); got != "sha256:ba7816bf" {
-		t.Errorf(`fingerprint("abc") = %q, want sha256:ba7816bf`, got)
+	got := fingerprint("abc")
+	if len(got) != len("hmac:")+8 || !strings.HasPrefix(got, "hmac:") {
+		t.Errorf(`fingerprint("abc") = %q, want "hmac:" and 8 hex digits`, got)
+	}
+	if again := fingerprint("abc"); again != got {
+		t.Errorf("two fingerprints of one secret: %q, %q", got, again)
+	}
+	// SHA-256("abc") starts ba7816bf; a match would mean the key is unused
+	// (a 1 in 2^32 chance otherwise).
+	if strings.HasSuffix(got, "ba7816bf") {
+		t.Errorf(`fingerprint("abc") = %q, the unkeyed SHA-256`, got)
+	}
+	if fingerprint("abd") == got {
+		t.Error("two secrets share a fingerprint")
 	}
 }
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
+		"":                          "",
 		"https://api.openai.com/v1": "https://api.openai.com/v1",
-		"http://user:pw@host/v1":    "http://user:xxxxx@host/v1",
-		"http://host/v1/@":          "http://host/v1/@",
-		"http://user:pw@[::1":       "(unparsable URL)",
+		"http://user:pw@host/v1":    "http://xxxxx@host/v1",
+		"https://TOKEN@gw/v1":       "https://xxxxx@gw/v1",
+		"http://host/v1/@":          "(invalid URL)",
+		"http://user:pw@[::1":       "(invalid URL)",
+		"http:user:pw@host":         "(invalid URL)",
+		"https://gw/v1?key=secret":  "(invalid URL)",
+		"sk-pasted-key":             "(invalid URL)",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)

@@ -33,21 +33,21 @@ func markCreated(ctx context.Context) {
 	}
 }
 
-func (c *Clients) logCreated(ctx context.Context, e *entry) {
-	c.logger.LogAttrs(ctx, slog.LevelInfo, msgCreated, e.attrs...)
+func (p *pool[K]) logCreated(ctx context.Context, e *entry) {
+	p.logger.LogAttrs(ctx, slog.LevelInfo, msgCreated, e.attrs...)
 }
 
-func (c *Clients) logReused(ctx context.Context, e *entry) {
-	c.logger.LogAttrs(ctx, slog.LevelDebug, msgReused, e.attrs...)
+func (p *pool[K]) logReused(ctx context.Context, e *entry) {
+	p.logger.LogAttrs(ctx, slog.LevelDebug, msgReused, e.attrs...)
 }
 
 // logRemoved is the OnEvict callback of the cache.
-func (c *Clients) logRemoved(_ Config, e *entry, why keyedcache.Reason) {
+func (p *pool[K]) logRemoved(_ K, e *entry, why keyedcache.Reason) {
 	ctx := context.Background()
-	if !c.logger.Enabled(ctx, slog.LevelDebug) {
+	if !p.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, len(e.attrs)+1)
 	attrs = append(append(attrs, e.attrs...), slog.String("reason", why.String()))
-	c.logger.LogAttrs(ctx, slog.LevelDebug, msgRemoved, attrs...)
+	p.logger.LogAttrs(ctx, slog.LevelDebug, msgRemoved, attrs...)
 }

@@ -1,27 +1,43 @@
 package openai
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unique"
 )
 
-// fingerprint returns a short digest of a secret that identifies it in logs
-// without revealing it: "sha256:" and the first 8 hex digits of its SHA-256.
-// It returns "" for "".
+// fingerprint returns a short digest of a secret that tells it apart from
+// other secrets in the logs of one process without revealing it: "hmac:"
+// and the first 8 hex digits of its HMAC-SHA256 under a random key drawn
+// when the process starts. It returns "" for "".
+//
+// A plain hash would let anyone who reads the logs test guesses offline:
+// 8 hex digits of an unkeyed SHA-256 tell at once whether a weak key, such
+// as the "EMPTY" of a self-hosted server, is the one in use, and pick a key
+// out of a known few. Under a key of the process, a fingerprint only tells
+// the secrets of one process apart: the same secret shows another
+// fingerprint in another process, or after a restart.
 func fingerprint(secret string) string {
 	if secret == "" {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(secret))
-	return "sha256:" + hex.EncodeToString(sum[:4])
+	m := hmac.New(sha256.New, fingerprintKey())
+	m.Write([]byte(secret))
+	return "hmac:" + hex.EncodeToString(m.Sum(nil)[:4])
 }
+
+// fingerprintKey is the key of fingerprint, drawn on first use.
+var fingerprintKey = sync.OnceValue(func() []byte {
+	return []byte(rand.Text())
+})
 
 // A redaction is what a Config listed by Clients.Configs shows of the
 // secrets that it no longer holds.
@@ -33,11 +49,12 @@ type redaction struct {
 
 // redact returns a copy of cfg without its secrets, for Clients.Configs.
 // The copy shows what cfg shows: the fingerprints of its keys, whether it
-// has a webhook secret and the names of its custom headers.
+// has a webhook secret, the names of its custom headers, and its BaseURL
+// without a user name or password.
 func (cfg Config) redact() Config {
 	d := cfg.display()
 	return Config{
-		BaseURL:      cfg.BaseURL,
+		BaseURL:      d.BaseURL,
 		Organization: cfg.Organization,
 		Project:      cfg.Project,
 		Timeout:      cfg.Timeout,
@@ -52,7 +69,7 @@ func (cfg Config) redact() Config {
 }
 
 // display is what a Config shows of itself: no secret, only fingerprints,
-// and the base URL without a password.
+// and the base URL without a user name or password.
 type display struct {
 	APIKey        string   `json:"api_key"`
 	BaseURL       string   `json:"base_url"`
@@ -91,18 +108,6 @@ func (cfg Config) display() display {
 		}
 	}
 	return d
-}
-
-// redactURL returns base with any password replaced by "xxxxx".
-func redactURL(base string) string {
-	if !strings.Contains(base, "@") {
-		return base
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }
 
 // String returns cfg's settings in the style of the %+v verb, with the

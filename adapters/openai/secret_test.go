@@ -73,8 +73,8 @@ func TestCanary(t *testing.T) {
 		t.Fatalf("ConfigFromEnv().APIKey = %q, want the canary", cfg.APIKey)
 	}
 	keyFP := fp(t, canaryKey)
-	if !strings.HasPrefix(keyFP, "sha256:") || len(keyFP) != len("sha256:")+8 {
-		t.Errorf("fingerprint %q, want sha256: and 8 hex digits", keyFP)
+	if !strings.HasPrefix(keyFP, "hmac:") || len(keyFP) != len("hmac:")+8 {
+		t.Errorf("fingerprint %q, want hmac: and 8 hex digits", keyFP)
 	}
 
 	t.Run("fmt", func(t *testing.T) {
@@ -87,7 +87,7 @@ func TestCanary(t *testing.T) {
 				checkNoCanary(t, fmt.Sprintf("Sprintf(%q, %T)", verb, arg), s)
 			}
 		}
-		checkNoCanary(t, "String()", cfg.String(), keyFP, "org-visible", "AdminKey:sha256:", "WebhookSecret:set", "CustomHeaders:[X-Secret]", "user:xxxxx@")
+		checkNoCanary(t, "String()", cfg.String(), keyFP, "org-visible", "AdminKey:hmac:", "WebhookSecret:set", "CustomHeaders:[X-Secret]", "//xxxxx@")
 		checkNoCanary(t, "GoString()", cfg.GoString(), `APIKey:"`+keyFP+`"`)
 		checkNoCanary(t, "fmt.Sprint", fmt.Sprint(cfg), keyFP)
 		checkNoCanary(t, "fmt.Sprintln", fmt.Sprintln(cfg, &cfg), keyFP)
