@@ -100,9 +100,3 @@ func (s *sketch) age() {
 	}
 	s.size = (s.size - uint64(odd)>>2) >> 1
 }
-
-// clear zeroes every counter.
-func (s *sketch) clear() {
-	clear(s.table)
-	s.size = 0
-}

@@ -1,0 +1,50 @@
+// Package tinylfu is a window TinyLFU eviction policy, after Caffeine's:
+// it decides which of a bounded set of nodes to evict, for an owner that
+// keeps the nodes, embedded in its entries, and calls the policy under its
+// own lock. The policy is not safe for concurrent use, does O(1) work per
+// call and allocates only in New.
+//
+// # Design
+//
+// A new node enters a small LRU window (1% of the capacity at first). The
+// window's least recently used node then moves to the main space, a
+// segmented LRU of a probation queue and a protected queue (80% of the main
+// space), where a node on probation that is hit is promoted to protected,
+// and protected nodes beyond its share are demoted to probation. When the
+// policy is over capacity, the node leaving the window contends with the
+// least recently used node on probation: the one whose key the frequency
+// sketch says was requested less often recently is evicted, the incumbent
+// winning ties. A warm candidate (frequency 6 or more) that loses still wins
+// one time in 128, drawn from a generator seeded per policy, so that an
+// attacker cannot keep every newcomer out by inflating a victim's counters.
+//
+// The frequency sketch is a count-min sketch of 4-bit counters, sixteen per
+// unit of capacity (one 64-bit word, the table rounded up to a power of
+// two), with the four counters of a key in one 64-byte block. After ten
+// times the capacity in increments every counter is halved, so popularity
+// ages. Hits, misses (Add) and RecordMiss increment it; a key keeps its
+// counts when its node leaves. A doorkeeper (a Bloom filter in front of the
+// sketch) was tried and left out: with an earlier adaptation of the window
+// it lowered the hit ratio on most test traces.
+//
+// The window's size adapts. Rather than Caffeine's hill climber, which
+// moves the window by the change in the cache's own hit rate between
+// sample periods and, on the test traces, was led by changes of workload as
+// much as by its own moves, the policy replays a sample of the keys (one in
+// 2^k, keeping at least 256 keys per sim) through seven miniature window
+// TinyLFU caches whose windows are 1, 5, 10, 20, 35, 50 and 70% of their
+// capacity and that share the policy's sketch. Every ten times a sim's
+// capacity in sampled requests, the window takes the size of the sim with
+// the most hits (counted with exponential decay), moving at most eight
+// nodes per call between window and main space to get there. The sims all
+// see the same requests, so they compare window sizes under the same
+// workload.
+//
+// # What it gives up
+//
+// Eviction is not in exact LRU order: a node may be evicted while nodes
+// used less recently stay, because they were used more often, and a new
+// node may be evicted before older ones when it loses admission. Ascend
+// reports the queues in order of their likely eviction, not a global
+// recency order.
+package tinylfu

@@ -1,0 +1,223 @@
+package tinylfu
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+// checkInvariants checks p's lists and sizes, and that p holds exactly the
+// nodes of want.
+func checkInvariants(t *testing.T, p *Policy[int], nodes []Node[int], want map[int]bool) {
+	t.Helper()
+	if p.Len() > p.capacity {
+		t.Fatalf("Len() = %d > capacity %d", p.Len(), p.capacity)
+	}
+	if p.Len() != len(want) {
+		t.Fatalf("Len() = %d, want %d", p.Len(), len(want))
+	}
+	if p.window.len > p.windowMax || p.protected.len > p.protectedMax {
+		t.Fatalf("window %d/%d, protected %d/%d", p.window.len, p.windowMax, p.protected.len, p.protectedMax)
+	}
+	for i := range nodes {
+		if p.Contains(&nodes[i]) != want[i] {
+			t.Fatalf("Contains(node %d) = %v, want %v", i, p.Contains(&nodes[i]), want[i])
+		}
+	}
+	for q, l := range map[uint8]*list[int]{inWindow: &p.window, inProbation: &p.probation, inProtected: &p.protected} {
+		count := 0
+		for n := l.root.next; n != &l.root; n = n.next {
+			if n.next.prev != n || n.prev.next != n || n.queue != q {
+				t.Fatalf("queue %d: broken links or queue %d at node %d", q, n.queue, n.Owner)
+			}
+			count++
+		}
+		if count != l.len {
+			t.Fatalf("queue %d: %d nodes, len %d", q, count, l.len)
+		}
+	}
+	seen := map[int]bool{}
+	p.Ascend(func(n *Node[int]) bool {
+		if seen[n.Owner] || !want[n.Owner] {
+			t.Fatalf("Ascend visits node %d twice or not in the policy", n.Owner)
+		}
+		seen[n.Owner] = true
+		return true
+	})
+	if len(seen) != len(want) {
+		t.Fatalf("Ascend visits %d nodes, want %d", len(seen), len(want))
+	}
+	stop := 0
+	p.Ascend(func(*Node[int]) bool { stop++; return false })
+	if stop > 1 {
+		t.Fatalf("Ascend goes on after yield returned false")
+	}
+}
+
+// runModel drives a policy with the operations that next draws, checking
+// after each that every node added leaves exactly once: through Add's
+// result, Remove or Reset.
+func runModel(t *testing.T, next func() uint32) {
+	capacity := 1 + int(next()%40)
+	nodes := make([]Node[int], 3*capacity+5)
+	for i := range nodes {
+		nodes[i].Owner = i
+	}
+	p := New[int](capacity)
+	in := map[int]bool{}
+	for step := 0; step < 2000; step++ {
+		op, i := next()%16, int(next())%len(nodes)
+		n := &nodes[i]
+		switch {
+		case op < 6: // add, or access if present
+			if in[i] {
+				p.Access(n)
+				break
+			}
+			// few distinct hashes: collisions in the sketch and the sims
+			ev := p.Add(n, uint64(i%(capacity+3)))
+			in[i] = true
+			if ev != nil {
+				if !in[ev.Owner] {
+					t.Fatalf("Add returned node %d, not in the policy", ev.Owner)
+				}
+				delete(in, ev.Owner)
+			} else if len(in) > capacity {
+				t.Fatalf("Add returned nil with %d nodes in a policy of %d", len(in), capacity)
+			}
+		case op < 12:
+			p.Access(n) // a node not in the policy is ignored
+		case op < 14:
+			p.Remove(n)
+			delete(in, i)
+		case op == 14:
+			p.RecordMiss(uint64(next()))
+		case next()%8 == 0:
+			p.Reset()
+			clear(in)
+		}
+		checkInvariants(t, p, nodes, in)
+	}
+}
+
+func TestModel(t *testing.T) {
+	iterations := 300
+	if testing.Short() || raceEnabled {
+		iterations = 30
+	}
+	for seed := range uint64(iterations) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		runModel(t, r.Uint32)
+	}
+}
+
+func FuzzModel(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// the bytes seed a generator, so that short inputs make long runs
+		var seed [8]byte
+		copy(seed[:], data)
+		r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:]), uint64(len(data))))
+		runModel(t, r.Uint32)
+	})
+}
+
+func TestCapacityOne(t *testing.T) {
+	p := New[int](1)
+	var a, b Node[int]
+	if ev := p.Add(&a, 1); ev != nil {
+		t.Fatalf("Add(a) evicted %v", ev)
+	}
+	if ev := p.Add(&b, 2); ev != &a {
+		t.Fatalf("Add(b) evicted %p, want a", ev)
+	}
+	if !p.Contains(&b) || p.Contains(&a) || p.Len() != 1 {
+		t.Fatal("want b alone")
+	}
+}
+
+func TestAddTwicePanics(t *testing.T) {
+	p := New[int](4)
+	var n Node[int]
+	p.Add(&n, 1)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	p.Add(&n, 1)
+}
+
+func TestNoAllocs(t *testing.T) {
+	const capacity = 1000
+	p := New[int](capacity)
+	nodes := make([]Node[int], 4*capacity)
+	for i := range nodes {
+		if ev := p.Add(&nodes[i], hashKey(uint64(i))); ev != nil {
+			ev.Owner = 0
+		}
+	}
+	i := 0
+	if a := testing.AllocsPerRun(1000, func() {
+		i++
+		n := &nodes[i%len(nodes)]
+		if p.Contains(n) {
+			p.Access(n)
+		}
+	}); a != 0 {
+		t.Errorf("Access: %v allocations", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() {
+		i++
+		n := &nodes[i%len(nodes)]
+		if !p.Contains(n) {
+			p.Add(n, hashKey(uint64(i%len(nodes))))
+		}
+	}); a != 0 {
+		t.Errorf("Add: %v allocations", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() {
+		i++
+		p.Remove(&nodes[i%len(nodes)])
+	}); a != 0 {
+		t.Errorf("Remove: %v allocations", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() {
+		i++
+		p.RecordMiss(hashKey(uint64(i)))
+	}); a != 0 {
+		t.Errorf("RecordMiss: %v allocations", a)
+	}
+}
+
+func BenchmarkAccess(b *testing.B) {
+	const capacity = 1 << 16
+	p := New[int](capacity)
+	nodes := make([]Node[int], capacity)
+	for i := range nodes {
+		p.Add(&nodes[i], hashKey(uint64(i)))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, 1<<20)
+	for i := range order {
+		order[i] = int(r.ExpFloat64()*capacity/8) % capacity // skewed
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		p.Access(&nodes[order[i&(len(order)-1)]])
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	const capacity = 1 << 16
+	p := New[int](capacity)
+	nodes := make([]Node[int], 4*capacity)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := &nodes[i%len(nodes)]
+		p.Remove(n) // it may still be in the policy from its previous turn
+		p.Add(n, hashKey(uint64(i)))
+	}
+}

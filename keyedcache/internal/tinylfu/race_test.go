@@ -1,0 +1,5 @@
+//go:build race
+
+package tinylfu
+
+const raceEnabled = true
