@@ -2,10 +2,10 @@ package keyedcache
 
 import (
 	"context"
+	"hash/maphash"
+	"iter"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // A KeyedCache holds one value per key, created by its [Loader] on first use
@@ -16,21 +16,30 @@ import (
 // A KeyedCache is safe for concurrent use by multiple goroutines. It must be
 // created with [New]; the zero value is not usable.
 type KeyedCache[K comparable, V any] struct {
-	load    Loader[K, V]
-	onEvict func(K, V, Reason)
-	ttl     time.Duration
-	born    time.Time // origin of clock()
+	load         Loader[K, V]
+	onEvict      func(K, V, Reason)
+	expireAfter  func(K, V) time.Duration
+	ttl          time.Duration
+	refreshAfter time.Duration
+	born         time.Time // origin of clock()
+	seed         maphash.Seed
 
-	store[K, V]                   // lock-free reads; writes under mu
-	stripes     stripes[K, V]     // hit counters and recency rings
-	running     sync.WaitGroup    // Loader goroutines
-	mu          sync.Mutex        // guards the fields below and those marked so
-	calls       map[K]*call[K, V] // loads in flight
-	order       orderList[K, V]   // live entries, oldest first
-	rec         recency[K, V]     // LRU order, with MaxEntries
-	live        int               // live entries (some perhaps expired)
-	stats       counters          // all but lock-free hits
-	closed      bool
+	tab     table[K, V]    // lock-free reads; writes under mu
+	stripes stripes[K, V]  // hit counters and recency rings
+	running sync.WaitGroup // loads in flight, until their result is stored
+
+	mu         sync.Mutex         // guards the fields below and those marked so
+	order      list[K, V]         // live entries: LRU order with MaxEntries, else creation order
+	loading    list[K, V]         // loads and refreshes in flight, stale ones included
+	refreshing map[K]*entry[K, V] // refreshes in flight, by key
+	exp        expiry[K, V]       // entries that can expire
+	rec        recency[K, V]      // drains of the recency rings
+	live       int                // stored values, expired ones not yet swept included
+	awaiting   int                // removed values whose OnEvict waits for a release
+	stats      counters           // all but lock-free hits
+	closed     bool
+	closeDone  chan struct{} // closed once the first Close is over
+	closer     uint64        // goroutine of the first Close
 }
 
 // A removal is a value that left the cache, whose OnEvict call is pending.
@@ -53,22 +62,31 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		return nil, err
 	}
 	c := &KeyedCache[K, V]{
-		load:    load,
-		onEvict: opts.OnEvict,
-		ttl:     opts.TTL,
-		born:    time.Now(),
-		calls:   make(map[K]*call[K, V]),
+		load:         load,
+		onEvict:      opts.OnEvict,
+		expireAfter:  opts.ExpireAfter,
+		ttl:          opts.TTL,
+		refreshAfter: opts.RefreshAfter,
+		born:         time.Now(),
+		seed:         maphash.MakeSeed(),
+		refreshing:   make(map[K]*entry[K, V]),
 	}
-	c.initStore()
-	c.order.init()
+	c.order.at = plinks[K, V]
+	c.loading.at = plinks[K, V]
+	c.exp.ttl.at = tlinks[K, V]
+	if c.expireAfter != nil {
+		c.ttl = 0
+		c.exp.wheel = newWheel[K, V](0)
+	}
+	c.rec.max = opts.MaxEntries
 	c.stripes.init(opts.MaxEntries > 0)
-	if opts.MaxEntries > 0 {
-		// The size is only a backstop: insertLocked evicts first, so
-		// that it knows what left.
-		c.rec.lru, _ = simplelru.NewLRU[*entry[K, V], struct{}](opts.MaxEntries, nil)
-		c.rec.max = opts.MaxEntries
-	}
 	return c, nil
+}
+
+// hash returns the hash of key. It panics, as a map would, if key's dynamic
+// type is not hashable; every method hashes before it takes a lock.
+func (c *KeyedCache[K, V]) hash(key K) uint64 {
+	return maphash.Comparable(c.seed, key)
 }
 
 // Get returns the value for key, calling the Loader if no live value is
@@ -86,212 +104,205 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 // ctx.Err() at once; the load goes on for the other waiters. After Close,
 // Get returns [ErrClosed].
 //
-// A hit takes no lock and does not allocate.
+// A hit takes no lock and does not allocate. With Options.RefreshAfter, a
+// hit on a value old enough starts a refresh of it and still returns at once.
+//
+// A value returned by Get may be removed, and handed to OnEvict, while the
+// caller still uses it; [KeyedCache.Acquire] prevents that.
 func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
-	r := c.read.Load()
-	if e := r.m[key]; e != nil && !e.removed.Load() && !c.expired(e) {
-		i := c.stripes.pick()
-		n := c.stripes.s[i].hits.Add(1)
-		if c.rec.lru != nil {
-			c.record(i, n, e)
+	h := c.hash(key)
+	if e := c.tab.lookup(h, key); e != nil {
+		if s := e.st.Load(); live(s) && (e.expires == 0 || c.clock() < e.expires) {
+			c.hit(e)
+			if c.refreshAfter > 0 {
+				c.maybeRefresh(ctx, e)
+			}
+			return e.val, nil
 		}
-		return e.val, nil
 	}
-	return c.getSlow(ctx, key)
+	v, _, err := c.getSlow(ctx, key, h, false)
+	return v, err
 }
 
-func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K) (V, error) {
+// hit counts a lock-free hit on e and records it for the LRU order.
+func (c *KeyedCache[K, V]) hit(e *entry[K, V]) {
+	i := c.stripes.pick()
+	n := c.stripes.s[i].hits.Add(1)
+	if c.rec.max != 0 {
+		c.record(i, n, e)
+	}
+}
+
+// getSlow is Get (or, with acquire, Acquire) under mu: it finds the value,
+// or joins or starts its load. With acquire, the entry it returns is leased
+// to the caller; a nil entry means there is nothing to release.
+func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire bool) (V, *entry[K, V], error) {
 	var zero V
 	if ctx == nil {
-		return zero, errNilContext
+		return zero, nil, errNilContext
 	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return zero, ErrClosed
-	}
-	e := c.loadLocked(key)
-	c.missLocked()
-	if e != nil && !c.expired(e) {
-		c.stats.hits++
-		c.touchLocked(e)
-		c.mu.Unlock()
-		return e.val, nil
-	}
-	c.stats.misses++
-	out := c.expireLocked(nil)
-	cl := c.calls[key]
-	switch {
-	case cl != nil:
-		c.stats.shared++
-		cl.waiters++
-	case ctx.Err() != nil:
-		c.mu.Unlock()
-		c.notify(out)
-		return zero, ctx.Err()
-	default:
-		cl = c.startLocked(ctx, key)
-		c.mu.Unlock()
-		c.notify(out)
-		if ctx.Done() == nil {
-			// This Get cannot leave before the load ends: load here,
-			// and save a goroutine and two switches.
-			c.run(key, cl)
-			return cl.val, cl.err
-		}
-		go c.run(key, cl)
-		return c.wait(ctx, key, cl)
-	}
-	c.mu.Unlock()
-	c.notify(out)
-	return c.wait(ctx, key, cl)
-}
-
-// Peek returns the live value for key, if any. It does not load, does not
-// count in Stats and does not change the LRU order.
-func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
-	r := c.read.Load()
-	e := r.m[key]
-	if (e == nil || e.removed.Load()) && r.amended {
+	for {
 		c.mu.Lock()
-		e = c.loadLocked(key)
-		c.mu.Unlock()
-	}
-	if e == nil || e.removed.Load() || c.expired(e) {
-		var zero V
-		return zero, false
-	}
-	return e.val, true
-}
-
-// Delete removes the value for key and reports whether there was a live
-// one. A load of key in flight goes stale: its waiters still receive its
-// result, but it is not stored, and the next Get loads afresh.
-func (c *KeyedCache[K, V]) Delete(key K) bool {
-	c.mu.Lock()
-	out := c.expireLocked(nil)
-	if cl := c.calls[key]; cl != nil {
-		c.staleLocked(key, cl)
-	}
-	e := c.loadLocked(key)
-	if e != nil {
-		out = c.removeLocked(e, Deleted, out)
-	}
-	c.mu.Unlock()
-	c.notify(out)
-	return e != nil
-}
-
-// Clear removes every value, with reason Cleared (or Expired, for values
-// whose TTL had passed), and makes every load in flight stale. After Clear
-// returns, no Get that starts returns a value whose load began before it.
-func (c *KeyedCache[K, V]) Clear() {
-	c.mu.Lock()
-	out := c.resetAllLocked(Cleared)
-	c.mu.Unlock()
-	c.notify(out)
-}
-
-// Len returns the number of live values.
-func (c *KeyedCache[K, V]) Len() int {
-	c.mu.Lock()
-	out := c.expireLocked(nil)
-	n := c.live
-	c.mu.Unlock()
-	c.notify(out)
-	return n
-}
-
-// Keys returns the keys of the live values: with Options.MaxEntries, least
-// recently used first; otherwise oldest first.
-func (c *KeyedCache[K, V]) Keys() []K {
-	c.mu.Lock()
-	out := c.expireLocked(nil)
-	var keys []K
-	if c.rec.lru != nil {
-		c.drainLocked()
-		keys = make([]K, 0, c.live)
-		for _, e := range c.rec.lru.Keys() {
-			keys = append(keys, e.key)
+		if c.closed {
+			c.mu.Unlock()
+			return zero, nil, ErrClosed
 		}
+		now := c.clock()
+		out := c.sweepLocked(now, nil)
+		e := c.tab.lookup(h, key)
+		if e != nil && live(e.st.Load()) && e.expiredAt(now) {
+			out = c.removeLocked(e, Expired, out)
+			e = nil
+		}
+		if len(out) > 0 {
+			// Run the callbacks before this Get joins or starts a load,
+			// so that an OnEvict may Get the very key it is given.
+			c.mu.Unlock()
+			c.notify(out)
+			continue
+		}
+		if e != nil && live(e.st.Load()) {
+			c.stats.hits++
+			c.touchLocked(e)
+			var leased *entry[K, V]
+			if acquire {
+				e.st.Add(1)
+				leased = e
+			}
+			refresh := c.refreshAfter > 0 && now >= e.refresh.Load()
+			c.mu.Unlock()
+			if refresh {
+				c.maybeRefresh(ctx, e)
+			}
+			return e.val, leased, nil
+		}
+		c.stats.misses++
+		if e == nil {
+			e = c.refreshing[key]
+		}
+		if e != nil {
+			// A load (or a refresh of an expired value) is in flight: join it.
+			c.stats.shared++
+			return c.join(ctx, e, acquire)
+		}
+		if err := ctx.Err(); err != nil {
+			c.mu.Unlock()
+			return zero, nil, err
+		}
+		return c.start(ctx, key, h, acquire)
+	}
+}
+
+// join waits, as one more waiter, for the load in flight for e. It is
+// called with mu held, and unlocks it.
+func (c *KeyedCache[K, V]) join(ctx context.Context, e *entry[K, V], acquire bool) (V, *entry[K, V], error) {
+	l := e.ld
+	e.waiters++
+	if acquire {
+		l.leases++
+	}
+	if l.wait == nil {
+		l.wait = make(chan struct{})
+	}
+	c.mu.Unlock()
+	v, err := c.wait(ctx, e, l, acquire)
+	return v, c.leasedTo(e, l, acquire, err), err
+}
+
+// start registers a load of key, on behalf of a Get whose context is ctx,
+// and runs it. It is called with mu held, and unlocks it.
+func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire bool) (V, *entry[K, V], error) {
+	e := &entry[K, V]{key: key, hash: h, waiters: 1, wpos: unscheduled}
+	e.st.Store(stLoading)
+	l := &load[K, V]{parent: ctx}
+	if acquire {
+		l.leases = 1
+	}
+	e.ld = l
+	if key != key {
+		// A key not equal to itself could never be found again: load it
+		// for this Get alone, and store nothing.
+		l.stale = true
 	} else {
-		keys = make([]K, 0, c.live)
-		for e := c.order.front(); e != nil && e != &c.order.root; e = e.next {
-			keys = append(keys, e.key)
-		}
+		c.tab.insertLocked(e)
 	}
+	c.loading.pushBack(e)
+	c.running.Add(1)
+	if ctx.Done() == nil {
+		// This Get cannot leave before the load ends: load here, and save
+		// a goroutine and two switches.
+		l.inline = true
+		c.mu.Unlock()
+		c.run(e, l)
+		out := l.own
+		l.own = nil
+		c.notify(out)
+		if l.err != nil {
+			var zero V
+			return zero, nil, l.err
+		}
+		return e.val, c.leasedTo(e, l, acquire, nil), nil
+	}
+	l.wait = make(chan struct{})
 	c.mu.Unlock()
-	c.notify(out)
-	return keys
+	go c.run(e, l)
+	v, err := c.wait(ctx, e, l, acquire)
+	return v, c.leasedTo(e, l, acquire, err), err
 }
 
-// Stats returns a snapshot of the cache's counters.
-func (c *KeyedCache[K, V]) Stats() Stats {
-	c.mu.Lock()
-	out := c.expireLocked(nil)
-	s := Stats{
-		Hits:        c.stats.hits + c.stripes.hits(),
-		Misses:      c.stats.misses,
-		Loads:       c.stats.loads,
-		LoadErrors:  c.stats.loadErrors,
-		Shared:      c.stats.shared,
-		Evictions:   c.stats.evictions,
-		Expirations: c.stats.expirations,
-		LoadTime:    c.stats.loadTime,
-		Entries:     c.live,
+// leasedTo returns e if the Acquire that received err from e's load holds a
+// lease on it (the value was stored), else nil.
+func (c *KeyedCache[K, V]) leasedTo(e *entry[K, V], l *load[K, V], acquire bool, err error) *entry[K, V] {
+	if !acquire || err != nil || !l.leased {
+		return nil
 	}
-	c.mu.Unlock()
-	c.notify(out)
-	return s
+	return e
 }
 
-// Close removes every value with reason Closed (or Expired), cancels the
-// context of every load in flight, makes those loads stale, and waits for
-// their Loaders to return. Get then returns [ErrClosed]. Close is
-// idempotent and always returns nil. It must not be called from a Loader,
-// which it would wait for.
-func (c *KeyedCache[K, V]) Close() error {
-	c.mu.Lock()
-	var out []removal[K, V]
-	if !c.closed {
-		c.closed = true
-		for _, cl := range c.calls {
-			cl.cancel()
-		}
-		out = c.resetAllLocked(Closed)
+// storeLocked makes e, whose load l returned a value that lives life (if
+// hasLife; else Options.TTL), the live value of its key, and appends to out
+// what that removes: the value it replaces, what the bound evicts, and e
+// itself if it is born expired.
+func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.Duration, hasLife bool, out []removal[K, V]) []removal[K, V] {
+	now := c.clock()
+	if !hasLife {
+		life = c.ttl
 	}
-	c.mu.Unlock()
-	c.notify(out)
-	c.running.Wait()
-	return nil
-}
-
-// insertLocked stores a new entry for key, evicting the least recently
-// used entry if the cache is full.
-func (c *KeyedCache[K, V]) insertLocked(key K, val V, out []removal[K, V]) []removal[K, V] {
-	out = c.expireLocked(out)
-	e := &entry[K, V]{key: key, val: val, expires: c.expiry()}
-	if c.rec.lru != nil {
-		c.drainLocked()
-		for c.rec.lru.Len() >= c.rec.max {
-			old, _, _ := c.rec.lru.GetOldest()
-			out = c.removeLocked(old, Evicted, out)
-		}
-		c.rec.lru.Add(e, struct{}{})
+	e.expires = after(now, life)
+	if c.refreshAfter > 0 {
+		e.refresh.Store(after(now, c.refreshAfter))
 	}
-	c.putLocked(e)
-	c.order.pushBack(e)
+	if l.of != nil {
+		// A refresh: it replaces the value it refreshes, if that is still
+		// stored, and otherwise stores its own.
+		if old := c.tab.lookup(e.hash, e.key); old != nil {
+			out = c.removeLocked(old, Replaced, out)
+		}
+		c.tab.insertLocked(e)
+	}
 	c.live++
+	// Into the order before hits can see it live: a drain applies only
+	// live entries, and must find them in the order.
+	out = c.admitLocked(e, out)
+	e.st.Store(uint64(l.leases))
+	l.leased = l.leases > 0
+	if e.expires != 0 {
+		c.exp.addLocked(e, now)
+	}
+	if hasLife && life <= 0 {
+		out = c.removeLocked(e, Expired, out)
+	}
 	return out
 }
 
-// removeLocked takes e out of every structure, counts why, and appends it
-// to out for OnEvict.
+// removeLocked takes e, a stored value, out of every structure, counts why,
+// and appends it to out for OnEvict, unless it is leased: then its OnEvict
+// waits for the last release.
 func (c *KeyedCache[K, V]) removeLocked(e *entry[K, V], why Reason, out []removal[K, V]) []removal[K, V] {
-	c.dropLocked(e)
-	c.order.remove(e)
-	if c.rec.lru != nil {
-		c.rec.lru.Remove(e)
+	c.tab.deleteLocked(e)
+	c.forgetLocked(e)
+	if e.expires != 0 {
+		c.exp.removeLocked(e)
 	}
 	c.live--
 	switch why {
@@ -300,33 +311,14 @@ func (c *KeyedCache[K, V]) removeLocked(e *entry[K, V], why Reason, out []remova
 	case Expired:
 		c.stats.expirations++
 	}
+	e.why = why
+	if old := e.st.Or(stRemoved); old&leaseMask != 0 {
+		c.awaiting++
+		return out
+	}
 	if c.onEvict != nil {
 		out = append(out, removal[K, V]{e, why})
 	}
-	return out
-}
-
-// resetAllLocked removes every entry with reason why (expired ones with
-// Expired) and makes every load in flight stale.
-func (c *KeyedCache[K, V]) resetAllLocked(why Reason) []removal[K, V] {
-	out := c.expireLocked(nil)
-	for _, cl := range c.calls {
-		cl.stale = true
-	}
-	clear(c.calls)
-	for e := c.order.front(); e != nil; e = c.order.front() {
-		e.removed.Store(true)
-		c.order.remove(e)
-		if c.onEvict != nil {
-			out = append(out, removal[K, V]{e, why})
-		}
-	}
-	c.resetLocked()
-	if c.rec.lru != nil {
-		c.discardLocked()
-		c.rec.lru.Purge()
-	}
-	c.live = 0
 	return out
 }
 
@@ -335,4 +327,179 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 	for _, r := range out {
 		c.onEvict(r.e.key, r.e.val, r.why)
 	}
+}
+
+// Peek returns the live value for key, if any. It does not load, does not
+// count in Stats, does not change the LRU order and has no side effect.
+func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
+	e := c.tab.lookup(c.hash(key), key)
+	if e == nil || !live(e.st.Load()) || e.expiredAt(c.clock()) {
+		var zero V
+		return zero, false
+	}
+	return e.val, true
+}
+
+// Delete removes the value for key and reports whether there was a live
+// one. A load of key in flight goes stale: its waiters still receive its
+// result, but it is not stored, and the next Get loads afresh. A refresh of
+// key in flight is cancelled.
+func (c *KeyedCache[K, V]) Delete(key K) bool {
+	h := c.hash(key)
+	c.mu.Lock()
+	now := c.clock()
+	out := c.sweepLocked(now, nil)
+	if r := c.refreshing[key]; r != nil {
+		r.ld.cancel()
+		c.staleLocked(r, r.ld)
+	}
+	found := false
+	if e := c.tab.lookup(h, key); e != nil {
+		if l := e.ld; l != nil {
+			c.staleLocked(e, l)
+		} else {
+			// Apply the rings first, so that none keeps e once it leaves.
+			c.drainLocked()
+			found = true
+			out = c.removeLocked(e, Deleted, out)
+		}
+	}
+	c.mu.Unlock()
+	c.notify(out)
+	return found
+}
+
+// Clear removes every value, with reason Cleared (or Expired, for values
+// whose lifetime had passed), makes every load in flight stale and cancels
+// every refresh. After Clear returns, no Get that starts returns a value
+// whose load began before it. Clear takes time proportional to the number
+// of entries.
+func (c *KeyedCache[K, V]) Clear() {
+	c.mu.Lock()
+	out := c.resetAllLocked(Cleared, false)
+	c.mu.Unlock()
+	c.notify(out)
+}
+
+// resetAllLocked removes every stored value with reason why (expired ones
+// with Expired) and makes every load in flight stale; with cancel, or for
+// refreshes, it cancels them too.
+func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, V] {
+	out := c.sweepLocked(c.clock(), nil)
+	for e := c.loading.head; e != nil; e = e.pl.next {
+		if cancel || e.ld.of != nil {
+			e.ld.cancel()
+		}
+		c.staleLocked(e, e.ld)
+	}
+	c.drainLocked()
+	for e := c.order.head; e != nil; e = c.order.head {
+		out = c.removeLocked(e, why, out)
+	}
+	return out
+}
+
+// Len returns the number of live values. It has no side effect.
+func (c *KeyedCache[K, V]) Len() int {
+	c.mu.Lock()
+	n := c.live - c.expiredLocked(c.clock())
+	c.mu.Unlock()
+	return n
+}
+
+// Keys returns the keys of the live values: with Options.MaxEntries, least
+// recently used first; otherwise oldest first. It has no side effect but
+// applying buffered hits to the LRU order, and takes time proportional to
+// the number of entries.
+func (c *KeyedCache[K, V]) Keys() []K {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drainLocked()
+	now := c.clock()
+	keys := make([]K, 0, c.live)
+	c.ascendLocked(func(e *entry[K, V]) bool {
+		if !e.expiredAt(now) {
+			keys = append(keys, e.key)
+		}
+		return true
+	})
+	return keys
+}
+
+// All returns an iterator over the live values and their keys, in the order
+// of [KeyedCache.Keys], as of when iteration starts. It has no side effect:
+// no callback, no recency, no Stats. The loop body runs outside the cache's
+// locks and may call the cache. Starting an iteration takes time and memory
+// proportional to the number of entries.
+func (c *KeyedCache[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		c.mu.Lock()
+		c.drainLocked()
+		now := c.clock()
+		snap := make([]*entry[K, V], 0, c.live)
+		c.ascendLocked(func(e *entry[K, V]) bool {
+			if !e.expiredAt(now) {
+				snap = append(snap, e)
+			}
+			return true
+		})
+		c.mu.Unlock()
+		for _, e := range snap {
+			if !yield(e.key, e.val) {
+				return
+			}
+		}
+	}
+}
+
+// Stats returns a snapshot of the cache's counters. It has no side effect.
+func (c *KeyedCache[K, V]) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Stats{
+		Hits:            c.stats.hits + c.stripes.hits(),
+		Misses:          c.stats.misses,
+		Loads:           c.stats.loads,
+		LoadErrors:      c.stats.loadErrors,
+		Shared:          c.stats.shared,
+		Evictions:       c.stats.evictions,
+		Expirations:     c.stats.expirations,
+		LoadTime:        c.stats.loadTime,
+		Entries:         c.live - c.expiredLocked(c.clock()),
+		Refreshes:       c.stats.refreshes,
+		AwaitingRelease: c.awaiting,
+	}
+}
+
+// Close removes every value with reason [Closed] (or Expired), cancels the
+// context of every load and refresh in flight, stale ones included, makes
+// them stale, and waits for their Loaders to return. Get then returns
+// [ErrClosed]. Close is idempotent and always returns nil; every Close,
+// concurrent ones included, returns after every OnEvict(Closed) has run,
+// except for values still leased (their OnEvict runs at their last
+// release, which Close does not wait for) and for a Close called from
+// inside an OnEvict(Closed), which returns at once. Close must not be
+// called from a Loader, which it would wait for. It takes time
+// proportional to the number of entries.
+func (c *KeyedCache[K, V]) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		done := c.closeDone
+		nested := c.closer == goid()
+		c.mu.Unlock()
+		if !nested {
+			<-done
+		}
+		return nil
+	}
+	c.closed = true
+	c.closeDone = make(chan struct{})
+	c.closer = goid()
+	out := c.resetAllLocked(Closed, true)
+	clear(c.refreshing)
+	c.mu.Unlock()
+	defer close(c.closeDone)
+	defer c.running.Wait()
+	c.notify(out)
+	return nil
 }

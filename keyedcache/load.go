@@ -3,39 +3,85 @@ package keyedcache
 import (
 	"context"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
-// A call is one Loader run, shared by every Get that waits for its key.
-// val and err are written once, before done is closed, and read only after.
-type call[K comparable, V any] struct {
-	done   chan struct{}
-	ctx    context.Context // the Loader's
-	cancel context.CancelFunc
-	val    V
-	err    error
+// A load is one Loader call in flight, shared by every Get that waits for
+// its key. It is also the Loader's context: it keeps the values of the Get
+// that started it, and is cancelled once every Get waiting on it has left,
+// or by Delete, Clear or Close (see cancel).
+//
+// The result is the entry's val and the load's err, written once before
+// wait is closed (or, for a load run in its starter's goroutine without
+// waiters, before run returns) and read only after.
+type load[K comparable, V any] struct {
+	parent context.Context // the starter's; for Value
 
-	// guarded by mu
-	waiters int  // Gets waiting on done
-	stale   bool // Delete, Clear or Close came first: do not store the result
+	cmu      sync.Mutex // guards the two fields below
+	cdone    chan struct{}
+	canceled bool
+
+	err error
+
+	// guarded by the cache's mu
+	wait   chan struct{}   // closed when the result is ready; nil if no Get waits
+	stale  bool            // not to be stored: Delete, Clear, Close or Set came first, or the key cannot be stored
+	leases int32           // Acquires among the Gets waiting: leases to take when the value is stored
+	leased bool            // the value was stored with those leases
+	out    []removal[K, V] // removals made by storing the value, for a Get that receives it to notify
+	of     *entry[K, V]    // for a refresh: the entry it refreshes; nil for a load
+	inline bool            // runs in the starter's goroutine, which notifies own itself
+	own    []removal[K, V] // for an inline load: out, for its starter alone
 }
 
-// startLocked registers a load of key on behalf of a Get whose context is
-// ctx. The Loader's context keeps ctx's values but not its cancellation.
-// The caller runs the load, with run.
-func (c *KeyedCache[K, V]) startLocked(ctx context.Context, key K) *call[K, V] {
-	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	cl := &call[K, V]{done: make(chan struct{}), ctx: lctx, cancel: cancel, waiters: 1}
-	c.calls[key] = cl
-	c.running.Add(1)
-	return cl
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Deadline returns no deadline: a load outlives the Get that started it.
+func (l *load[K, V]) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done returns a channel closed when the load is cancelled.
+func (l *load[K, V]) Done() <-chan struct{} {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if l.canceled {
+		return closedChan
+	}
+	if l.cdone == nil {
+		l.cdone = make(chan struct{})
+	}
+	return l.cdone
 }
 
-// run calls the Loader and hands its outcome to finish, whether the Loader
-// returns, panics or calls runtime.Goexit. The two defers tell these apart,
-// as golang.org/x/sync/singleflight does.
-func (c *KeyedCache[K, V]) run(key K, cl *call[K, V]) {
-	defer c.running.Done()
+// Err returns context.Canceled once the load is cancelled, else nil.
+func (l *load[K, V]) Err() error {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if l.canceled {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value returns the value the starter's context holds for key.
+func (l *load[K, V]) Value(key any) any { return l.parent.Value(key) }
+
+// cancel cancels the load's context; it is idempotent.
+func (l *load[K, V]) cancel() {
+	l.cmu.Lock()
+	if !l.canceled {
+		l.canceled = true
+		if l.cdone != nil {
+			close(l.cdone)
+		}
+	}
+	l.cmu.Unlock()
+}
+
+// run calls the Loader for e and hands its outcome to finish, whether the
+// Loader returns, panics or calls runtime.Goexit. The two defers tell these
+// apart, as golang.org/x/sync/singleflight does.
+func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) {
 	var (
 		val      V
 		err      error
@@ -47,7 +93,7 @@ func (c *KeyedCache[K, V]) run(key K, cl *call[K, V]) {
 		if !returned && !panicked {
 			err = ErrLoaderExited
 		}
-		c.finish(key, cl, val, err, time.Since(start))
+		c.finish(e, l, val, err, time.Since(start))
 	}()
 	func() {
 		defer func() {
@@ -59,7 +105,7 @@ func (c *KeyedCache[K, V]) run(key K, cl *call[K, V]) {
 				}
 			}
 		}()
-		val, err = c.load(cl.ctx, key)
+		val, err = c.load(l, e.key)
 		returned = true
 	}()
 	if !returned {
@@ -67,64 +113,130 @@ func (c *KeyedCache[K, V]) run(key K, cl *call[K, V]) {
 	}
 }
 
-// finish records a load's outcome, stores its value unless the load went
-// stale, and releases its waiters after the callbacks for what the store
-// evicted have run.
-func (c *KeyedCache[K, V]) finish(key K, cl *call[K, V], val V, err error, took time.Duration) {
-	var out []removal[K, V]
+// finish records a load's outcome and stores its value unless the load went
+// stale, then releases its waiters. The callbacks for what the store
+// removed run in a Get that receives the value: the one that ran the load
+// in its own goroutine, or else the first waiter to take them. Only when no
+// Get waits (a refresh nobody joined) does the load's goroutine run them.
+// Either way the load is over for Close first, so that an OnEvict may call
+// Close.
+func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err error, took time.Duration) {
+	var life time.Duration
+	hasLife := false
+	if err == nil && c.expireAfter != nil && !c.isStale(l) {
+		// Outside the lock, as documented; the load may go stale meanwhile.
+		life, hasLife = c.expireAfter(e.key, val), true
+	}
 	c.mu.Lock()
 	c.stats.loadTime += took
 	if err != nil {
 		c.stats.loadErrors++
-		var zero V
-		val = zero
 	} else {
 		c.stats.loads++
+		e.val = val
 	}
-	if !cl.stale {
-		delete(c.calls, key)
-		if err == nil {
-			out = c.insertLocked(key, val, out)
+	l.err = err
+	c.loading.remove(e)
+	e.ld = nil
+	if l.of != nil && c.refreshing[e.key] == e {
+		delete(c.refreshing, e.key)
+	}
+	var out []removal[K, V]
+	switch {
+	case l.stale || (c.expireAfter != nil && !hasLife && err == nil):
+		e.st.Store(stRemoved)
+	case err != nil:
+		if l.of == nil {
+			c.tab.deleteLocked(e)
+		} else if live(l.of.st.Load()) {
+			// Keep the old value; try again after another RefreshAfter.
+			l.of.refresh.Store(after(c.clock(), c.refreshAfter))
 		}
+		e.st.Store(stRemoved)
+	default:
+		out = c.storeLocked(e, l, life, hasLife, out)
 	}
-	cl.val, cl.err = val, err
+	if l.inline {
+		l.own, out = out, nil // the Get that ran the load notifies them
+	} else if e.waiters > 0 {
+		l.out, out = out, nil // the first waiter to wake notifies them
+	}
+	if l.wait != nil {
+		close(l.wait)
+	}
 	c.mu.Unlock()
-	cl.cancel()
-	// Deferred, so that waiters are released even if OnEvict panics.
-	defer close(cl.done)
+	l.cancel()
+	c.running.Done()
 	c.notify(out)
 }
 
-// wait returns the outcome of cl, or ctx.Err() as soon as ctx ends. The last
-// waiter to leave cancels the load and makes it stale, so that the next Get
-// starts afresh rather than joining a cancelled load.
-func (c *KeyedCache[K, V]) wait(ctx context.Context, key K, cl *call[K, V]) (V, error) {
+// isStale reports whether l has gone stale, taking mu.
+func (c *KeyedCache[K, V]) isStale(l *load[K, V]) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return l.stale
+}
+
+// wait returns the outcome of e's load, or ctx.Err() as soon as ctx ends.
+// The last waiter to leave a load (not a refresh) cancels it and makes it
+// stale, so that the next Get starts afresh rather than joining a cancelled
+// load. A waiter that receives the result also notifies the removals its
+// store made, if the load left them to a waiter.
+func (c *KeyedCache[K, V]) wait(ctx context.Context, e *entry[K, V], l *load[K, V], acquire bool) (V, error) {
+	var zero V
 	select {
-	case <-cl.done:
-		return cl.val, cl.err
+	case <-l.wait:
+		return c.received(e, l)
 	case <-ctx.Done():
 	}
 	c.mu.Lock()
 	select {
-	case <-cl.done:
+	case <-l.wait:
 		c.mu.Unlock()
-		return cl.val, cl.err
+		return c.received(e, l)
 	default:
 	}
-	cl.waiters--
-	if cl.waiters == 0 {
-		cl.cancel()
-		c.staleLocked(key, cl)
+	e.waiters--
+	if acquire {
+		l.leases--
+	}
+	if e.waiters == 0 && l.of == nil {
+		l.cancel()
+		c.staleLocked(e, l)
 	}
 	c.mu.Unlock()
-	var zero V
 	return zero, ctx.Err()
 }
 
-// staleLocked makes cl stale and forgets it, if it is still key's load.
-func (c *KeyedCache[K, V]) staleLocked(key K, cl *call[K, V]) {
-	cl.stale = true
-	if c.calls[key] == cl {
-		delete(c.calls, key)
+// received returns the result of e's finished load, after notifying the
+// removals that its store left to a waiter, if this is the first waiter to
+// take them.
+func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V]) (V, error) {
+	c.mu.Lock()
+	out := l.out
+	l.out = nil
+	c.mu.Unlock()
+	c.notify(out)
+	if l.err != nil {
+		var zero V
+		return zero, l.err
 	}
+	return e.val, nil
+}
+
+// staleLocked makes e's load stale and takes its placeholder out of the
+// table, if it is there: the next Get of the key starts afresh. The load
+// stays on the loading list, so that Close can cancel and wait for it.
+func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V]) {
+	if l.stale {
+		return
+	}
+	l.stale = true
+	if l.of != nil {
+		if c.refreshing[e.key] == e {
+			delete(c.refreshing, e.key)
+		}
+		return
+	}
+	c.tab.deleteLocked(e)
 }

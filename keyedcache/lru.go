@@ -1,26 +1,23 @@
 package keyedcache
 
-import "github.com/hashicorp/golang-lru/v2/simplelru"
-
-// With Options.MaxEntries, the order of use lives in a simplelru.LRU, which
-// is not safe for concurrent use and is guarded by mu. It is keyed by entry
-// pointer, which hashes and compares in a word whatever K is. A hit does not take
-// mu: it appends its entry to its stripe's ring (stripe.go), and whoever
-// holds mu next applies the rings to the LRU before doing anything that
-// depends on the order (inserting, evicting, listing keys). When a ring is
-// full, the hit that finds it full applies the rings itself if mu is free,
-// and otherwise drops its record: mu is then held by a call that overlaps
-// it in time, and recency may be approximate for overlapping calls.
+// With Options.MaxEntries and the LRU policy, the order of use is the
+// cache's order list (entries linked through pl), least recently used
+// first, guarded by mu. A hit does not take mu: it appends its entry to its
+// stripe's ring (stripe.go), and whoever holds mu next applies the rings to
+// the order before doing anything that depends on it (inserting, evicting,
+// listing keys). When a ring is full, the hit that finds it full applies
+// the rings itself if mu is free, and otherwise drops its record: mu is
+// then held by a call that overlaps it in time, and recency may be
+// approximate for overlapping calls.
 //
 // Applying a batch of accesses in order gives the same LRU order as
 // applying only the last access to each entry, in the order of those last
 // accesses, so a drain moves each distinct entry once.
 
-// recency holds the LRU order and the scratch space for draining.
+// recency holds the state of the rings' drains.
 type recency[K comparable, V any] struct {
-	lru     *simplelru.LRU[*entry[K, V], struct{}] // nil when unbounded
-	max     int
-	epoch   uint64         // drains so far, to mark entries seen in one
+	max     int            // Options.MaxEntries; 0: unbounded
+	epoch   uint32         // drains so far, to mark entries seen in one
 	singles int            // drains in a row that found one stripe busy
 	scratch []*entry[K, V] // reused by drainLocked
 }
@@ -107,7 +104,7 @@ func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int, from
 
 // drainLocked applies the buffered hits to the LRU order.
 func (c *KeyedCache[K, V]) drainLocked() {
-	if c.rec.lru == nil {
+	if c.rec.max == 0 {
 		return
 	}
 	ss := &c.stripes
@@ -134,7 +131,7 @@ func (c *KeyedCache[K, V]) drainLocked() {
 	n := 0
 	for i := len(batch) - 1; i >= 0; i-- {
 		e := batch[i]
-		if e.seen == c.rec.epoch || e.removed.Load() {
+		if e.seen == c.rec.epoch || !live(e.st.Load()) {
 			continue
 		}
 		e.seen = c.rec.epoch
@@ -142,7 +139,7 @@ func (c *KeyedCache[K, V]) drainLocked() {
 		n++
 	}
 	for _, e := range batch[len(batch)-n:] {
-		c.rec.lru.Get(e)
+		c.accessLocked(e)
 	}
 	clear(batch)
 	c.rec.scratch = batch[:0]
@@ -151,11 +148,11 @@ func (c *KeyedCache[K, V]) drainLocked() {
 // touchLocked moves e to the front of the LRU order, after what the rings
 // hold, which happened before.
 func (c *KeyedCache[K, V]) touchLocked(e *entry[K, V]) {
-	if c.rec.lru == nil {
+	if c.rec.max == 0 {
 		return
 	}
 	c.drainLocked()
-	c.rec.lru.Get(e)
+	c.accessLocked(e)
 }
 
 // discardLocked empties the rings without applying them.
@@ -163,4 +160,39 @@ func (c *KeyedCache[K, V]) discardLocked() {
 	batch, _, _ := c.collectLocked()
 	clear(batch)
 	c.rec.scratch = batch[:0]
+}
+
+// admitLocked adds e, a value just stored, to the policy's order,
+// evicting what the bound requires first. It appends the removals to out.
+func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out []removal[K, V]) []removal[K, V] {
+	if c.rec.max == 0 {
+		c.order.pushBack(e) // creation order
+		return out
+	}
+	c.drainLocked()
+	for c.order.n >= c.rec.max {
+		out = c.removeLocked(c.order.head, Evicted, out)
+	}
+	c.order.pushBack(e)
+	return out
+}
+
+// accessLocked moves e, a live value, to the most recently used end.
+func (c *KeyedCache[K, V]) accessLocked(e *entry[K, V]) {
+	c.order.moveToBack(e)
+}
+
+// forgetLocked takes e out of the policy's order.
+func (c *KeyedCache[K, V]) forgetLocked(e *entry[K, V]) {
+	c.order.remove(e)
+}
+
+// ascendLocked calls f for the stored values, live or expired, least
+// recently used (or, unbounded, oldest) first, until f returns false.
+func (c *KeyedCache[K, V]) ascendLocked(f func(*entry[K, V]) bool) {
+	for e := c.order.head; e != nil; e = e.pl.next {
+		if !f(e) {
+			return
+		}
+	}
 }

@@ -11,23 +11,33 @@ import (
 )
 
 // model is a plain reference for a single goroutine's view of the cache: a
-// map, a textbook LRU list, a creation-order list, the clock, and the same
-// counters. Every operation documents which removals it performs, so the
-// fuzz target can compare both after each step.
+// map, a textbook LRU list, a creation-order list, the clock, leases, and
+// the same counters. Every operation documents which removals it performs,
+// so the fuzz target can compare both after each step.
 type model struct {
-	max     int
-	ttl     time.Duration
-	vals    map[int]modelEntry
-	lru     []int // least recently used first
-	created []int // oldest first
-	stats   Stats
-	evicted []string
-	loads   int
+	max          int
+	policy       Policy
+	ttl          time.Duration
+	expireAfter  bool
+	refreshAfter time.Duration
+	vals         map[int]*mval // stored values, expired ones not yet swept included
+	lru          []int         // least recently used first
+	created      []int         // oldest first
+	held         []*mval       // leases held, oldest first; nil for one that holds nothing
+	awaiting     int
+	stats        Stats
+	evicted      []string
+	loads        int
 }
 
-type modelEntry struct {
-	val     int
-	expires time.Time // zero: never
+// An mval is one stored value.
+type mval struct {
+	k, v      int
+	expires   time.Time // zero: never
+	refreshAt time.Time // zero: never
+	leases    int
+	removed   bool
+	why       Reason
 }
 
 var errModel = errors.New("key 7 never loads")
@@ -44,13 +54,16 @@ func modelLoad(n *int) Loader[int, int] {
 	}
 }
 
+// modelLife is the ExpireAfter both sides use: 0, 4, 8 or 12 s, by value.
+func modelLife(_, v int) time.Duration { return time.Duration(v%4) * 4 * time.Second }
+
 func (m *model) live(k int, now time.Time) bool {
 	e, ok := m.vals[k]
 	return ok && (e.expires.IsZero() || now.Before(e.expires))
 }
 
 func (m *model) remove(k int, why Reason) {
-	m.evicted = append(m.evicted, fmt.Sprintf("%d=%d:%v", k, m.vals[k].val, why))
+	e := m.vals[k]
 	delete(m.vals, k)
 	m.lru = slices.DeleteFunc(m.lru, func(x int) bool { return x == k })
 	m.created = slices.DeleteFunc(m.created, func(x int) bool { return x == k })
@@ -60,8 +73,17 @@ func (m *model) remove(k int, why Reason) {
 	case Expired:
 		m.stats.Expirations++
 	}
+	e.removed, e.why = true, why
+	if e.leases > 0 {
+		m.awaiting++
+		return
+	}
+	m.evicted = append(m.evicted, fmt.Sprintf("%d=%d:%v", k, e.v, why))
 }
 
+// sweep removes the expired values, in the order the cache's structure
+// keeps them: creation order for TTL (and the wheel's order, which the
+// comparison does not check, for ExpireAfter).
 func (m *model) sweep(now time.Time) {
 	for _, k := range slices.Clone(m.created) {
 		if !m.live(k, now) {
@@ -75,57 +97,145 @@ func (m *model) touch(k int) {
 	m.lru = append(m.lru, k)
 }
 
-func (m *model) get(k int, now time.Time) (int, error) {
+// store makes v the value of k, created now, as a load or Set does.
+func (m *model) store(k, v int, now time.Time) *mval {
+	if _, ok := m.vals[k]; ok {
+		m.remove(k, Replaced)
+	}
+	if m.max > 0 && len(m.lru) >= m.max {
+		m.remove(m.lru[0], Evicted)
+	}
+	e := &mval{k: k, v: v}
+	life := m.ttl
+	if m.expireAfter {
+		life = modelLife(k, v)
+	}
+	if life > 0 {
+		e.expires = now.Add(life)
+	}
+	if m.refreshAfter > 0 {
+		e.refreshAt = now.Add(m.refreshAfter)
+	}
+	m.vals[k] = e
+	m.touch(k)
+	m.created = append(m.created, k)
+	return e
+}
+
+// get is Get, or with acquire, Acquire.
+func (m *model) get(k int, now time.Time, acquire bool) (int, error) {
 	if m.live(k, now) {
 		m.stats.Hits++
 		m.touch(k)
-		return m.vals[k].val, nil
+		e := m.vals[k]
+		if acquire {
+			e.leases++
+			m.held = append(m.held, e)
+		}
+		if m.refreshAfter > 0 && !now.Before(e.refreshAt) {
+			m.refresh(e, now)
+		}
+		return e.v, nil
 	}
 	m.stats.Misses++
 	m.sweep(now)
 	if k == 7 {
 		m.stats.LoadErrors++
+		if acquire {
+			m.held = append(m.held, nil)
+		}
 		return 0, errModel
 	}
 	m.loads++
 	m.stats.Loads++
 	v := k*1000 + m.loads
-	if m.max > 0 && len(m.lru) >= m.max {
-		m.remove(m.lru[0], Evicted)
+	e := m.store(k, v, now)
+	if acquire {
+		e.leases++
+		m.held = append(m.held, e)
 	}
-	e := modelEntry{val: v}
-	if m.ttl > 0 {
-		e.expires = now.Add(m.ttl)
+	if m.expireAfter && modelLife(k, v) <= 0 {
+		m.remove(k, Expired)
 	}
-	m.vals[k] = e
-	m.touch(k)
-	m.created = append(m.created, k)
 	return v, nil
+}
+
+// refresh reloads e's key, which has just been hit, as the cache's
+// background refresh does by the end of the step.
+func (m *model) refresh(e *mval, now time.Time) {
+	m.stats.Refreshes++
+	if e.k == 7 {
+		m.stats.LoadErrors++
+		e.refreshAt = now.Add(m.refreshAfter)
+		return
+	}
+	m.loads++
+	m.stats.Loads++
+	v := e.k*1000 + m.loads
+	m.store(e.k, v, now)
+	if m.expireAfter && modelLife(e.k, v) <= 0 {
+		m.remove(e.k, Expired)
+	}
+}
+
+func (m *model) set(k, v int, now time.Time) {
+	m.sweep(now)
+	m.store(k, v, now)
+	if m.expireAfter && modelLife(k, v) <= 0 {
+		m.remove(k, Expired)
+	}
+}
+
+func (m *model) release() {
+	if len(m.held) == 0 {
+		return
+	}
+	e := m.held[0]
+	m.held = m.held[1:]
+	if e == nil {
+		return
+	}
+	e.leases--
+	if e.leases == 0 && e.removed {
+		m.awaiting--
+		m.evicted = append(m.evicted, fmt.Sprintf("%d=%d:%v", e.k, e.v, e.why))
+	}
 }
 
 func (m *model) removeAll(why Reason, now time.Time) {
 	m.sweep(now)
-	for _, k := range slices.Clone(m.created) {
+	for _, k := range m.keys(now) {
 		m.remove(k, why)
 	}
 }
 
-func (m *model) keys() []int {
+// keys lists the live keys in the cache's order.
+func (m *model) keys(now time.Time) []int {
+	order := m.created
 	if m.max > 0 {
-		return slices.Clone(m.lru)
+		order = m.lru
 	}
-	return slices.Clone(m.created)
+	var keys []int
+	for _, k := range order {
+		if m.live(k, now) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // FuzzModel drives random operation sequences through a cache and the model
-// and compares Get, Peek, Delete, Len, Keys, Stats and the OnEvict log after
-// every step. The first byte picks the configuration; each later byte is an
-// operation on one of eight keys.
+// and compares Get, Acquire, release, Set, Peek, Delete, Len, Keys, All,
+// Stats and the OnEvict log after every step. The first byte picks the
+// configuration; each later byte is an operation on one of eight keys.
 func FuzzModel(f *testing.F) {
 	f.Add([]byte{0x00, 0x01, 0x02, 0x01, 0x40, 0x81, 0xC3})
 	f.Add([]byte{0x13, 0x01, 0x02, 0x03, 0x04, 0x01, 0x05, 0xE0, 0x01, 0xA2})
 	f.Add([]byte{0x2A, 0x01, 0xE1, 0x02, 0xE2, 0x01, 0x07, 0x60, 0xC0, 0x03})
 	f.Add([]byte{0x31, 0x00, 0x01, 0x00, 0x02, 0x00, 0x03, 0x20, 0x01})
+	f.Add([]byte{0x22, 0x41, 0x42, 0x43, 0x51, 0x01, 0x51, 0x51, 0x7a, 0x03, 0x04})
+	f.Add([]byte{0x62, 0x01, 0x02, 0xa4, 0x01, 0xa4, 0x01, 0x71, 0x05, 0xe1})
+	f.Add([]byte{0x92, 0x01, 0x41, 0x02, 0xa3, 0x01, 0x02, 0x51, 0x03, 0x51, 0xc0, 0x78})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -134,38 +244,87 @@ func FuzzModel(f *testing.F) {
 	})
 }
 
+// runModel: ops[0] is the configuration: bits 0-2 MaxEntries (0:
+// unbounded), bit 4 TTL 10s, bit 5 ExpireAfter (modelLife; replaces TTL),
+// bit 6 RefreshAfter 3s, bit 7 the TinyLFU policy (with a bound).
 func runModel(t *testing.T, ops []byte) {
 	cfg := ops[0]
-	m := &model{max: int(cfg & 7), vals: map[int]modelEntry{}}
+	m := &model{max: int(cfg & 7), vals: map[int]*mval{}}
 	if cfg&0x10 != 0 {
 		m.ttl = 10 * time.Second
 	}
+	opts := &Options[int, int]{MaxEntries: m.max, TTL: m.ttl}
+	if cfg&0x20 != 0 {
+		m.expireAfter = true
+		m.ttl = 0
+		opts.ExpireAfter = modelLife
+	}
+	if cfg&0x40 != 0 {
+		m.refreshAfter = 3 * time.Second
+		opts.RefreshAfter = m.refreshAfter
+	}
 	var loads int
 	var evicted []string
-	c, err := New(modelLoad(&loads), &Options[int, int]{MaxEntries: m.max, TTL: m.ttl,
-		OnEvict: func(k, v int, r Reason) { evicted = append(evicted, fmt.Sprintf("%d=%d:%v", k, v, r)) }})
+	opts.OnEvict = func(k, v int, r Reason) { evicted = append(evicted, fmt.Sprintf("%d=%d:%v", k, v, r)) }
+	c, err := New(modelLoad(&loads), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	var held []func()
 	ctx := context.Background()
+	sameLog := func() bool {
+		if !m.expireAfter {
+			return slices.Equal(evicted, m.evicted)
+		}
+		// The timer wheel sweeps in its own order.
+		return slices.Equal(slices.Sorted(slices.Values(evicted)), slices.Sorted(slices.Values(m.evicted)))
+	}
 	for step, op := range ops[1:] {
 		k := int(op & 7)
+		variant := op >> 3 & 3
 		now := time.Now()
 		var desc string
 		switch op >> 5 {
-		case 0, 1, 2: // Get is the common case
+		case 0, 1: // Get is the common case
 			desc = fmt.Sprintf("Get(%d)", k)
-			wv, werr := m.get(k, now)
+			wv, werr := m.get(k, now, false)
 			v, err := c.Get(ctx, k)
 			if v != wv || !errors.Is(err, werr) {
 				t.Fatalf("step %d %s = %d, %v; model %d, %v", step, desc, v, err, wv, werr)
 			}
+		case 2:
+			if variant >= 2 {
+				desc = "release()"
+				m.release()
+				if len(held) > 0 {
+					held[0]()
+					held[0]() // idempotent
+					held = held[1:]
+				}
+				break
+			}
+			desc = fmt.Sprintf("Acquire(%d)", k)
+			wv, werr := m.get(k, now, true)
+			v, release, err := c.Acquire(ctx, k)
+			if v != wv || !errors.Is(err, werr) || release == nil {
+				t.Fatalf("step %d %s = %d, %v; model %d, %v", step, desc, v, err, wv, werr)
+			}
+			held = append(held, release)
 		case 3:
+			if variant >= 2 {
+				v := 9000 + step
+				desc = fmt.Sprintf("Set(%d, %d)", k, v)
+				m.set(k, v, now)
+				if err := c.Set(k, v); err != nil {
+					t.Fatalf("step %d %s: %v", step, desc, err)
+				}
+				break
+			}
 			desc = fmt.Sprintf("Peek(%d)", k)
 			v, ok := c.Peek(k)
-			if wok := m.live(k, now); ok != wok || (ok && v != m.vals[k].val) {
-				t.Fatalf("step %d %s = %d, %v; model %d, %v", step, desc, v, ok, m.vals[k].val, wok)
+			if wok := m.live(k, now); ok != wok || (ok && v != m.vals[k].v) {
+				t.Fatalf("step %d %s = %d, %v; model %v", step, desc, v, ok, wok)
 			}
 		case 4:
 			desc = fmt.Sprintf("Delete(%d)", k)
@@ -187,34 +346,53 @@ func runModel(t *testing.T, ops []byte) {
 				c.Clear()
 				break
 			}
-			desc = "Keys()"
-			m.sweep(now)
-			if got, want := c.Keys(), m.keys(); !slices.Equal(got, want) {
-				t.Fatalf("step %d %s = %v, want %v", step, desc, got, want)
+			desc = "Keys() and All()"
+			want := m.keys(now)
+			if got := c.Keys(); !slices.Equal(got, want) {
+				t.Fatalf("step %d Keys() = %v, want %v", step, got, want)
+			}
+			var got []int
+			for k, v := range c.All() {
+				got = append(got, k)
+				if v != m.vals[k].v {
+					t.Fatalf("step %d All() yields %d=%d, want %d", step, k, v, m.vals[k].v)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("step %d All() keys = %v, want %v", step, got, want)
 			}
 		case 7:
 			desc = "Len()"
-			m.sweep(now)
-			if got, want := c.Len(), len(m.vals); got != want {
+			if got, want := c.Len(), len(m.keys(now)); got != want {
 				t.Fatalf("step %d %s = %d, want %d", step, desc, got, want)
 			}
 		}
-		if !slices.Equal(evicted, m.evicted) {
+		synctest.Wait() // let a refresh finish
+		if !sameLog() {
 			t.Fatalf("step %d %s: OnEvict log %v, model %v", step, desc, evicted, m.evicted)
 		}
-		m.sweep(time.Now())
-		m.stats.Entries = len(m.vals)
+		m.stats.Entries = len(m.keys(time.Now()))
+		m.stats.AwaitingRelease = m.awaiting
 		got := c.Stats()
+		got.LoadTime = 0
 		if got != m.stats {
 			t.Fatalf("step %d %s: Stats() = %+v\nmodel      %+v", step, desc, got, m.stats)
-		}
-		if !slices.Equal(evicted, m.evicted) {
-			t.Fatalf("step %d %s then Stats(): OnEvict log %v, model %v", step, desc, evicted, m.evicted)
 		}
 	}
 	m.removeAll(Closed, time.Now())
 	c.Close()
-	if !slices.Equal(evicted, m.evicted) {
+	if !sameLog() {
 		t.Fatalf("Close(): OnEvict log %v, model %v", evicted, m.evicted)
+	}
+	for len(held) > 0 {
+		m.release()
+		held[0]()
+		held = held[1:]
+	}
+	if !sameLog() || m.awaiting != 0 {
+		t.Fatalf("after the last release: OnEvict log %v, model %v", evicted, m.evicted)
+	}
+	if s := c.Stats(); s.AwaitingRelease != 0 {
+		t.Fatalf("after the last release: AwaitingRelease = %d", s.AwaitingRelease)
 	}
 }

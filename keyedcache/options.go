@@ -72,8 +72,6 @@ func (o *Options[K, V]) validate() error {
 		return errors.New("keyedcache: Options.Policy is TinyLFU but MaxEntries is 0; TinyLFU needs a bound")
 	case o.Policy == TinyLFU:
 		return errors.New("keyedcache: Options.Policy TinyLFU is not available in this build yet")
-	case o.ExpireAfter != nil || o.RefreshAfter > 0:
-		return errors.New("keyedcache: Options.ExpireAfter and RefreshAfter are not available in this build yet")
 	}
 	return nil
 }

@@ -43,6 +43,6 @@ func (s Stats) HitRatio() float64 {
 // counters are the Stats kept under the cache's lock. Hits on the lock-free
 // path are counted in the stripes instead (see stripe.go).
 type counters struct {
-	hits, misses, loads, loadErrors, shared, evictions, expirations uint64
-	loadTime                                                        time.Duration
+	hits, misses, loads, loadErrors, shared, evictions, expirations, refreshes uint64
+	loadTime                                                                   time.Duration
 }

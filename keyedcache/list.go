@@ -1,0 +1,59 @@
+package keyedcache
+
+// links are an entry's place in a doubly linked list. An entry has two
+// sets: pl for the loading list, then for the LRU or creation-order list,
+// and tl for expiry order. Lists are guarded by the cache's mu.
+type links[K comparable, V any] struct {
+	prev, next *entry[K, V]
+}
+
+// A list is a doubly linked list of entries through one set of links,
+// chosen by at. Its zero value, with at set, is empty.
+type list[K comparable, V any] struct {
+	head, tail *entry[K, V]
+	n          int
+	at         func(*entry[K, V]) *links[K, V]
+}
+
+func plinks[K comparable, V any](e *entry[K, V]) *links[K, V] { return &e.pl }
+func tlinks[K comparable, V any](e *entry[K, V]) *links[K, V] { return &e.tl }
+
+func (l *list[K, V]) pushBack(e *entry[K, V]) {
+	lk := l.at(e)
+	lk.prev, lk.next = l.tail, nil
+	if l.tail != nil {
+		l.at(l.tail).next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+	l.n++
+}
+
+func (l *list[K, V]) remove(e *entry[K, V]) {
+	lk := l.at(e)
+	if lk.prev != nil {
+		l.at(lk.prev).next = lk.next
+	} else {
+		l.head = lk.next
+	}
+	if lk.next != nil {
+		l.at(lk.next).prev = lk.prev
+	} else {
+		l.tail = lk.prev
+	}
+	lk.prev, lk.next = nil, nil
+	l.n--
+}
+
+func (l *list[K, V]) moveToBack(e *entry[K, V]) {
+	if l.tail == e {
+		return
+	}
+	l.remove(e)
+	l.pushBack(e)
+}
+
+// reset empties the list without touching its entries' links; the caller
+// must not reuse those entries in a list.
+func (l *list[K, V]) reset() { l.head, l.tail, l.n = nil, nil, 0 }

@@ -1,0 +1,62 @@
+package keyedcache
+
+import (
+	"errors"
+	"time"
+)
+
+var errNaNKey = errors.New("keyedcache: Set of a key not equal to itself (such as NaN), which could never be found")
+
+// Set stores value for key as if a load had just returned it: a live value
+// for key is replaced (its OnEvict gets [Replaced]), and a load or refresh
+// of key in flight goes stale (its waiters receive its result; the stored
+// value is Set's). Options.ExpireAfter, if set, is called for value, and
+// the bound may evict another value, or (with TinyLFU) value itself.
+//
+// After Close, Set returns [ErrClosed] and stores nothing: the caller keeps
+// value. A key not equal to itself (a NaN) cannot be stored, and Set
+// returns an error saying so.
+func (c *KeyedCache[K, V]) Set(key K, value V) error {
+	h := c.hash(key)
+	if key != key {
+		return errNaNKey
+	}
+	var life time.Duration
+	hasLife := false
+	if c.expireAfter != nil {
+		if c.isClosed() {
+			return ErrClosed
+		}
+		life, hasLife = c.expireAfter(key, value), true
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	now := c.clock()
+	out := c.sweepLocked(now, nil)
+	if r := c.refreshing[key]; r != nil {
+		c.staleLocked(r, r.ld)
+	}
+	if old := c.tab.lookup(h, key); old != nil {
+		if l := old.ld; l != nil {
+			c.staleLocked(old, l)
+		} else {
+			c.drainLocked()
+			out = c.removeLocked(old, Replaced, out)
+		}
+	}
+	e := &entry[K, V]{key: key, hash: h, val: value, wpos: unscheduled}
+	c.tab.insertLocked(e)
+	out = c.storeLocked(e, &load[K, V]{}, life, hasLife, out)
+	c.mu.Unlock()
+	c.notify(out)
+	return nil
+}
+
+func (c *KeyedCache[K, V]) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}

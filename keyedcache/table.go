@@ -1,0 +1,205 @@
+package keyedcache
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// The table maps keys to entries. It is a hash trie, the structure of Go
+// 1.24's sync.Map (internal/sync.HashTrieMap), simplified by the cache's
+// single writer: every change is made under the cache's mu, while Gets read
+// it without a lock, through atomic pointers.
+//
+// An inner node has 16 children, indexed by 4 bits of the key's hash, most
+// significant first. A child is nil, an inner node, or the head of a chain
+// of entries whose hashes are equal (a chain longer than one needs a full
+// 64-bit collision). Inserting never copies more than the nodes on one path,
+// and there is no resize: no single insert does work that grows with the
+// number of entries. A removed entry is unlinked at once, so the table holds
+// no reference to it; an inner node left empty is unlinked too.
+
+const (
+	trieBits   = 4
+	trieFanout = 1 << trieBits
+	trieMask   = trieFanout - 1
+)
+
+// A tnode heads both kinds of trie node; leaf tells which one it is. An
+// entry begins with a tnode, so a *tnode can be converted back to it.
+type tnode struct {
+	leaf bool
+}
+
+// An inner node of the trie.
+type inner struct {
+	tnode
+	child [trieFanout]atomic.Pointer[tnode]
+}
+
+// table is embedded in KeyedCache.
+type table[K comparable, V any] struct {
+	root inner
+}
+
+func asEntry[K comparable, V any](n *tnode) *entry[K, V] {
+	return (*entry[K, V])(unsafe.Pointer(n))
+}
+
+func asInner(n *tnode) *inner {
+	return (*inner)(unsafe.Pointer(n))
+}
+
+// lookup returns the entry for key, whose hash is h, in any state, or nil.
+// It takes no lock.
+func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
+	n := &t.root
+	for shift := 64 - trieBits; ; shift -= trieBits {
+		p := n.child[(h>>shift)&trieMask].Load()
+		if p == nil {
+			return nil
+		}
+		if p.leaf {
+			for e := asEntry[K, V](p); e != nil; e = e.chain.Load() {
+				if e.hash == h && e.key == key {
+					return e
+				}
+			}
+			return nil
+		}
+		n = asInner(p)
+	}
+}
+
+// insertLocked adds e, whose key must not be in the table.
+func (t *table[K, V]) insertLocked(e *entry[K, V]) {
+	e.leaf = true
+	n := &t.root
+	for shift := 64 - trieBits; ; shift -= trieBits {
+		slot := &n.child[(e.hash>>shift)&trieMask]
+		p := slot.Load()
+		if p == nil {
+			slot.Store(&e.tnode)
+			return
+		}
+		if !p.leaf {
+			n = asInner(p)
+			continue
+		}
+		old := asEntry[K, V](p)
+		if old.hash == e.hash || shift == 0 {
+			e.chain.Store(old)
+			slot.Store(&e.tnode)
+			return
+		}
+		// Split: build the inner nodes down to where the hashes part, then
+		// publish them with one store, so readers see the old chain or the
+		// whole new path.
+		top := new(inner)
+		in := top
+		for s := shift - trieBits; ; s -= trieBits {
+			i, j := (old.hash>>s)&trieMask, (e.hash>>s)&trieMask
+			if i != j || s == 0 {
+				in.child[i].Store(&old.tnode)
+				if i == j {
+					e.chain.Store(old)
+				}
+				in.child[j].Store(&e.tnode)
+				break
+			}
+			next := new(inner)
+			in.child[i].Store(&next.tnode)
+			in = next
+		}
+		slot.Store(&top.tnode)
+		return
+	}
+}
+
+// deleteLocked unlinks e, which must be in the table. A reader that is
+// walking e's chain at that moment still reaches the entries after it.
+func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
+	var path [64 / trieBits]*atomic.Pointer[tnode]
+	var nodes [64 / trieBits]*inner
+	n := &t.root
+	depth := 0
+	for shift := 64 - trieBits; ; shift -= trieBits {
+		slot := &n.child[(e.hash>>shift)&trieMask]
+		path[depth], nodes[depth] = slot, n
+		p := slot.Load()
+		if p == nil {
+			return
+		}
+		if !p.leaf {
+			n = asInner(p)
+			depth++
+			continue
+		}
+		head := asEntry[K, V](p)
+		if head == e {
+			next := e.chain.Load()
+			if next == nil {
+				slot.Store(nil)
+				t.pruneLocked(path[:depth+1], nodes[:depth+1])
+			} else {
+				slot.Store(&next.tnode)
+			}
+			return
+		}
+		for prev := head; prev != nil; prev = prev.chain.Load() {
+			if prev.chain.Load() == e {
+				prev.chain.Store(e.chain.Load())
+				return
+			}
+		}
+		return
+	}
+}
+
+// pruneLocked unlinks the inner nodes that the last delete left empty, from
+// the bottom of the path up; path[i] is the slot in nodes[i] that was taken.
+func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner) {
+	for i := len(nodes) - 1; i > 0; i-- {
+		n := nodes[i]
+		for j := range n.child {
+			if n.child[j].Load() != nil {
+				return
+			}
+		}
+		path[i-1].Store(nil)
+	}
+}
+
+// resetLocked forgets every entry at once; readers holding the old root's
+// children finish their walk on the old nodes.
+func (t *table[K, V]) resetLocked() {
+	for i := range t.root.child {
+		t.root.child[i].Store(nil)
+	}
+}
+
+// rangeLocked calls f for every entry in the table, in no particular order,
+// until f returns false. f must not change the table.
+func (t *table[K, V]) rangeLocked(f func(e *entry[K, V]) bool) {
+	rangeInner(&t.root, f)
+}
+
+func rangeInner[K comparable, V any](n *inner, f func(e *entry[K, V]) bool) bool {
+	for i := range n.child {
+		p := n.child[i].Load()
+		if p == nil {
+			continue
+		}
+		if !p.leaf {
+			if !rangeInner(asInner(p), f) {
+				return false
+			}
+			continue
+		}
+		for e := asEntry[K, V](p); e != nil; e = e.chain.Load() {
+			if !f(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
