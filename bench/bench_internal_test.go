@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -323,5 +325,117 @@ func TestFirstError(t *testing.T) {
 	f.set(nil)
 	if err := f.get(); err != errBoom {
 		t.Errorf("get() = %v, want the first error, %v", err, errBoom)
+	}
+}
+
+func TestParseTrace(t *testing.T) {
+	for _, tc := range []struct {
+		format, in string
+		keys       []string
+		requests   []uint32
+	}{
+		{"arc", "10 3 0 1\n5 1 0 2\n11 2 0 3\n", []string{"10", "11", "12", "5"}, []uint32{0, 1, 2, 3, 1, 2}},
+		{"lirs", "7\n\n*\n3\n7\n", []string{"7", "3"}, []uint32{0, 1, 0}},
+	} {
+		tr, err := parseTrace(strings.NewReader(tc.in), "x", tc.format)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.format, err)
+		}
+		if !slices.Equal(tr.Keys, tc.keys) || !slices.Equal(tr.Requests, tc.requests) {
+			t.Errorf("%s: keys %q, requests %v; want %q, %v", tc.format, tr.Keys, tr.Requests, tc.keys, tc.requests)
+		}
+	}
+	for _, tc := range []struct{ format, in string }{
+		{"arc", "10\n"}, {"arc", "a 1 0 1\n"}, {"lirs", "x\n"}, {"lirs", "\n*\n"},
+	} {
+		if _, err := parseTrace(strings.NewReader(tc.in), "x", tc.format); err == nil {
+			t.Errorf("%s %q parsed without error", tc.format, tc.in)
+		}
+	}
+}
+
+func TestLoadTrace(t *testing.T) {
+	a, err := LoadTrace(TraceDir, "gli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From the traces' README.
+	if len(a.Requests) != 6015 || len(a.Keys) != 2529 {
+		t.Errorf("gli: %d requests of %d keys, want 6015 of 2529", len(a.Requests), len(a.Keys))
+	}
+	if b, _ := LoadTrace(TraceDir, "gli"); b != a {
+		t.Errorf("LoadTrace parsed gli twice")
+	}
+	if _, err := LoadTrace(TraceDir, "nope"); err == nil {
+		t.Errorf("LoadTrace of an unknown trace succeeded")
+	}
+	if _, err := LoadTrace(t.TempDir(), "gli"); err == nil {
+		t.Errorf("LoadTrace of a missing file succeeded")
+	}
+}
+
+func TestCompareTracesError(t *testing.T) {
+	failing := Impl{Name: "failing", Label: "failing", Bounded: true,
+		New: func(int, LoadFunc) (Cache, error) { return nil, errBoom }}
+	policies := []Impl{failing, TracePolicies()[2]}
+	tt, err := CompareTraces(TraceDir, ShortTraceRows(), policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(tt.Errors[0], errBoom) || !math.IsNaN(tt.Means[0]) || !math.IsNaN(tt.Ratios[0][0]) {
+		t.Errorf("failing policy: error %v, mean %v, want %v and NaN", tt.Errors[0], tt.Means[0], errBoom)
+	}
+	if tt.Errors[1] != nil || tt.Means[1] <= 0 || tt.Means[1] >= 1 {
+		t.Errorf("golang-lru: error %v, mean %v", tt.Errors[1], tt.Means[1])
+	}
+	if tt.Column("lru") != 1 || tt.Column("nope") != -1 {
+		t.Errorf("Column gives %d and %d, want 1 and -1", tt.Column("lru"), tt.Column("nope"))
+	}
+	if _, err := CompareTraces(t.TempDir(), ShortTraceRows(), policies); err == nil {
+		t.Errorf("CompareTraces without trace files succeeded")
+	}
+}
+
+func TestFormatCount(t *testing.T) {
+	for n, want := range map[int]string{1000: "1e3", 1_000_000: "1e6", 10: "1e1", 1: "1", 2000: "2000", 512: "512"} {
+		if got := FormatCount(n); got != want {
+			t.Errorf("FormatCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestUnbounded checks that the caches of MissImpls(false) do not evict.
+func TestUnbounded(t *testing.T) {
+	keys := make([]string, 300)
+	for i := range keys {
+		keys[i] = Key(i)
+	}
+	for _, bounded := range []bool{false, true} {
+		impls := MissImpls(bounded)
+		if len(impls) != 3 {
+			t.Errorf("MissImpls(%v) has %d caches, want 3", bounded, len(impls))
+		}
+		for _, im := range impls {
+			if im.Bounded != bounded {
+				t.Errorf("MissImpls(%v): %s has Bounded %v", bounded, im.Name, im.Bounded)
+			}
+			if bounded {
+				continue
+			}
+			c, err := im.New(16, build)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := populate(c, keys); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keys {
+				if _, ok := peek(c, k); !ok {
+					t.Errorf("unbounded %s evicted %q", im.Name, k)
+					break
+				}
+			}
+			c.Close()
+		}
 	}
 }

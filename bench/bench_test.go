@@ -94,6 +94,25 @@ func TestBenchmarkMetrics(t *testing.T) {
 		}
 	}
 
+	setBenchtime(t, "64x")
+	for _, bounded := range []bool{false, true} {
+		for _, impl := range bench.MissImpls(bounded) {
+			r := testing.Benchmark(func(b *testing.B) { bench.Misses(b, impl, 1000) })
+			if got := r.Extra["max-ns/miss"]; r.N != 64 || got <= 0 || got > float64(r.T.Nanoseconds()) {
+				t.Errorf("Misses %s (bounded %v): N = %d, max-ns/miss = %v, want 64 and in (0, %d]", impl.Name, bounded, r.N, got, r.T.Nanoseconds())
+			}
+		}
+	}
+
+	setBenchtime(t, "1x")
+	for _, impl := range bench.MemoryImpls() {
+		r := testing.Benchmark(func(b *testing.B) { bench.EntryBytes(b, impl, 1000) })
+		// An entry holds a key's string header and a value's pointer at least.
+		if got := r.Extra["B/entry"]; r.N != 1 || got < 24 || got > 4096 {
+			t.Errorf("EntryBytes %s: N = %d, B/entry = %v, want 1 and in [24, 4096]", impl.Name, r.N, got)
+		}
+	}
+
 	setBenchtime(t, "2x")
 	for _, impl := range bench.Impls() {
 		r := testing.Benchmark(func(b *testing.B) { bench.Herd(b, impl, 8) })
@@ -132,6 +151,55 @@ func TestBenchmarkMetrics(t *testing.T) {
 		if conns := r.Extra["conns/op"] * float64(r.N); r.N != 256 || conns > 1.5*bench.OpenAIConcurrency {
 			t.Errorf("OpenAI clients, 5ms server delay: N = %d, %v connections for %d calls by %d goroutines, want about one each",
 				r.N, conns, r.N, bench.OpenAIConcurrency)
+		}
+	}
+}
+
+func BenchmarkMisses(b *testing.B) {
+	for _, bounded := range []bool{false, true} {
+		bound := "none"
+		if bounded {
+			bound = "size"
+		}
+		for _, n := range bench.MissEntries() {
+			for _, impl := range bench.MissImpls(bounded) {
+				b.Run("bound="+bound+"/entries="+bench.FormatCount(n)+"/cache="+impl.Name, func(b *testing.B) {
+					bench.Misses(b, impl, n)
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkEntryBytes(b *testing.B) {
+	for _, n := range bench.EntryCounts() {
+		for _, impl := range bench.MemoryImpls() {
+			b.Run("entries="+bench.FormatCount(n)+"/cache="+impl.Name, func(b *testing.B) {
+				bench.EntryBytes(b, impl, n)
+			})
+		}
+	}
+}
+
+// BenchmarkTrace replays each trace row once per operation; its metrics
+// are the hit ratio in percent and the time per request.
+func BenchmarkTrace(b *testing.B) {
+	for _, row := range bench.TraceRows() {
+		t, err := bench.LoadTrace(bench.TraceDir, row.Trace)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, impl := range bench.TracePolicies() {
+			b.Run("trace="+row.Trace+"/size="+strconv.Itoa(row.Size)+"/cache="+impl.Name, func(b *testing.B) {
+				var hr float64
+				for b.Loop() {
+					if hr, err = bench.ReplayTrace(impl, t, row.Size); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(100*hr, "hit%")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(t.Requests)), "ns/request")
+			})
 		}
 	}
 }

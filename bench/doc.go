@@ -31,6 +31,17 @@
 //     default SDK client, and the adapter's Clients, which differ only in how a
 //     call gets its client ([OpenAIClients] says what is held equal);
 //     "conns/op" is the number of TCP connections the server accepted per call.
+//   - [Misses]: the cost of a miss (a key never requested, built and added)
+//     in a cache holding [MissEntries] live values, from 1e3 to 1e6, unbounded
+//     and bounded at that size ([MissImpls]), with the slowest single miss
+//     as the "max-ns/miss" metric.
+//   - [EntryBytes]: the live heap a cache adds per entry, keys and values
+//     excluded, as the "B/entry" metric ([MemoryImpls], [EntryCounts]).
+//   - [CompareTraces]: hit ratios of [TracePolicies] (keyedcache's LRU and
+//     TinyLFU, golang-lru's LRU, 2Q and ARC, otter) replaying the ARC and
+//     LIRS traces in [TraceDir] single-threaded at the sizes of [TraceRows];
+//     [ReplayTrace] replays one. The traces are parsed once per process
+//     ([LoadTrace]).
 //
 // # Running
 //

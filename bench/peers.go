@@ -107,6 +107,12 @@ func newOtter(size int, load LoadFunc) (Cache, error) {
 	if size <= 0 {
 		return nil, errNoSize
 	}
+	return newOtterSized(size, load)
+}
+
+// newOtterSized returns an otter cache of at most size entries, or an
+// unbounded one if size is 0.
+func newOtterSized(size int, load LoadFunc) (Cache, error) {
 	c, err := otter.New(&otter.Options[string, *Value]{
 		MaximumSize:   size,
 		StatsRecorder: stats.NewCounter(),

@@ -1,0 +1,110 @@
+package bench_test
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/reuse-go/reuse/bench"
+)
+
+// traceTable returns the trace comparison of every policy: all rows, or in
+// short mode and under the race detector (which adds nothing to a
+// single-threaded replay but time), the short ones. It is computed once
+// and shared by the tests.
+func traceTable(t *testing.T) *bench.TraceTable {
+	t.Helper()
+	tableOnce.Do(func() {
+		rows := bench.TraceRows()
+		if testing.Short() || raceEnabled {
+			rows = bench.ShortTraceRows()
+		}
+		table, tableErr = bench.CompareTraces(bench.TraceDir, rows, bench.TracePolicies())
+	})
+	if tableErr != nil {
+		t.Fatal(tableErr)
+	}
+	return table
+}
+
+var (
+	tableOnce sync.Once
+	table     *bench.TraceTable // set once by tableOnce
+	tableErr  error             // set once by tableOnce
+)
+
+// percent formats a hit ratio as the papers do: a percentage with two
+// decimals.
+func percent(hr float64) string {
+	return strconv.FormatFloat(math.Round(hr*1e4)/100, 'f', 2, 64)
+}
+
+// column returns the column of policy name in tt, and fails t if that
+// policy failed.
+func column(t *testing.T, tt *bench.TraceTable, name string) int {
+	t.Helper()
+	p := tt.Column(name)
+	if p < 0 {
+		t.Fatalf("no policy %q in the trace comparison", name)
+	}
+	if err := tt.Errors[p]; err != nil {
+		t.Fatalf("%s: %v", tt.Policies[p].Label, err)
+	}
+	return p
+}
+
+// TestTraceLRU checks that keyedcache's LRU, replayed by one goroutine,
+// is exactly golang-lru's LRU on every row, and reaches the LRU figures
+// published in the ARC paper (Megiddo and Modha, FAST 2003, Tables IV and
+// VIII) on the rows they cover.
+func TestTraceLRU(t *testing.T) {
+	tt := traceTable(t)
+	ours, ref := column(t, tt, "keyedcache-lru"), column(t, tt, "lru")
+	published := map[bench.TraceRow]string{
+		{Trace: "oltp", Size: 1000, Long: true}: "32.83",
+		{Trace: "oltp", Size: 2000, Long: true}: "42.47",
+		{Trace: "p3", Size: 32768, Long: true}:  "3.57",
+	}
+	pinned := 0
+	for r, row := range tt.Rows {
+		got := tt.Ratios[r][ours]
+		if want := tt.Ratios[r][ref]; got != want {
+			t.Errorf("%s at %d: keyedcache LRU hit ratio %v, golang-lru LRU %v: want equal", row.Trace, row.Size, got, want)
+		}
+		if want, ok := published[row]; ok {
+			pinned++
+			if p := percent(got); p != want {
+				t.Errorf("%s at %d: keyedcache LRU hit ratio %s%%, want the published %s%%", row.Trace, row.Size, p, want)
+			}
+		}
+	}
+	if pinned == 0 && !testing.Short() && !raceEnabled {
+		t.Errorf("no row with a published figure was replayed")
+	}
+}
+
+// TestTraceTinyLFUTargets checks keyedcache's TinyLFU on every row: at
+// most 0.5 points of hit ratio below otter's W-TinyLFU, and at most 1 point
+// below the best of golang-lru's LRU, 2Q and ARC.
+func TestTraceTinyLFUTargets(t *testing.T) {
+	tt := traceTable(t)
+	ours, otter := column(t, tt, "keyedcache-tinylfu"), column(t, tt, "otter")
+	refs := []int{column(t, tt, "lru"), column(t, tt, "2q"), column(t, tt, "arc")}
+	for r, row := range tt.Rows {
+		got := 100 * tt.Ratios[r][ours]
+		o := 100 * tt.Ratios[r][otter]
+		best, bestName := -1.0, ""
+		for _, p := range refs {
+			if v := 100 * tt.Ratios[r][p]; v > best {
+				best, bestName = v, tt.Policies[p].Label
+			}
+		}
+		if got < o-0.5 {
+			t.Errorf("%s at %d: TinyLFU %.2f%%, otter %.2f%%: want at most 0.5 points below", row.Trace, row.Size, got, o)
+		}
+		if got < best-1.0 {
+			t.Errorf("%s at %d: TinyLFU %.2f%%, %s %.2f%%: want at most 1 point below", row.Trace, row.Size, got, bestName, best)
+		}
+	}
+}
