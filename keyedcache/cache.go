@@ -6,6 +6,8 @@ import (
 	"iter"
 	"sync"
 	"time"
+
+	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 )
 
 // A KeyedCache holds one value per key, created by its [Loader] on first use
@@ -28,15 +30,16 @@ type KeyedCache[K comparable, V any] struct {
 	stripes stripes[K, V]  // hit counters and recency rings
 	running sync.WaitGroup // loads in flight, until their result is stored
 
-	mu         sync.Mutex         // guards the fields below and those marked so
-	order      list[K, V]         // live entries: LRU order with MaxEntries, else creation order
-	loading    list[K, V]         // loads and refreshes in flight, stale ones included
-	refreshing map[K]*entry[K, V] // refreshes in flight, by key
-	exp        expiry[K, V]       // entries that can expire
-	rec        recency[K, V]      // drains of the recency rings
-	live       int                // stored values, expired ones not yet swept included
-	awaiting   int                // removed values whose OnEvict waits for a release
-	stats      counters           // all but lock-free hits
+	mu         sync.Mutex                    // guards the fields below and those marked so
+	order      list[K, V]                    // live entries: LRU order with MaxEntries, else creation order
+	loading    list[K, V]                    // loads and refreshes in flight, stale ones included
+	refreshing map[K]*entry[K, V]            // refreshes in flight, by key
+	exp        expiry[K, V]                  // entries that can expire
+	rec        recency[K, V]                 // drains of the recency rings
+	tiny       *tinylfu.Policy[*entry[K, V]] // with Policy TinyLFU, which then keeps the order
+	live       int                           // stored values, expired ones not yet swept included
+	awaiting   int                           // removed values whose OnEvict waits for a release
+	stats      counters                      // all but lock-free hits
 	closed     bool
 	closeDone  chan struct{} // closed once the first Close is over
 	closer     uint64        // goroutine of the first Close
@@ -79,6 +82,9 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		c.exp.wheel = newWheel[K, V](0)
 	}
 	c.rec.max = opts.MaxEntries
+	if opts.Policy == TinyLFU {
+		c.tiny = tinylfu.New[*entry[K, V]](opts.MaxEntries)
+	}
 	c.stripes.init(opts.MaxEntries > 0)
 	return c, nil
 }
@@ -276,20 +282,24 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 		// A refresh: it replaces the value it refreshes, if that is still
 		// stored, and otherwise stores its own.
 		if old := c.tab.lookup(e.hash, e.key); old != nil {
+			c.drainLocked() // the hits on old came first
 			out = c.removeLocked(old, Replaced, out)
 		}
 		c.tab.insertLocked(e)
 	}
 	c.live++
-	// Into the order before hits can see it live: a drain applies only
-	// live entries, and must find them in the order.
-	out = c.admitLocked(e, out)
-	e.st.Store(uint64(l.leases))
-	l.leased = l.leases > 0
 	if e.expires != 0 {
 		c.exp.addLocked(e, now)
 	}
-	if hasLife && life <= 0 {
+	// Into the order before hits can see it live: a drain applies only
+	// live entries, and must find them in the order.
+	admitted := c.admitLocked(e, &out)
+	e.st.Store(uint64(l.leases))
+	l.leased = l.leases > 0
+	switch {
+	case !admitted:
+		out = c.removeLocked(e, Evicted, out)
+	case hasLife && life <= 0:
 		out = c.removeLocked(e, Expired, out)
 	}
 	return out
@@ -393,7 +403,7 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 		c.staleLocked(e, e.ld)
 	}
 	c.drainLocked()
-	for e := c.order.head; e != nil; e = c.order.head {
+	for e := c.firstLocked(); e != nil; e = c.firstLocked() {
 		out = c.removeLocked(e, why, out)
 	}
 	return out

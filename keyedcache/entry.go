@@ -2,6 +2,8 @@ package keyedcache
 
 import (
 	"sync/atomic"
+
+	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 )
 
 // An entry is one key's slot: first the placeholder of its load, then its
@@ -23,12 +25,13 @@ type entry[K comparable, V any] struct {
 	refresh atomic.Int64                // clock reading after which a hit refreshes it; 0: never
 
 	// guarded by mu
-	pl   links[K, V] // the loading list while it loads; then the LRU list (lru.go) or creation order
-	tl   links[K, V] // expiry order: a TTL list or a timer wheel bucket (expiry.go)
-	ld   *load[K, V] // the load in flight; nil once it is done
-	seen uint32      // last drain that applied it (lru.go)
-	why  Reason      // why it left, for an OnEvict deferred by a lease
-	wpos uint16      // level<<8 | bucket in the timer wheel, or unscheduled (expiry.go)
+	pl   links[K, V]                // the loading list while it loads; then the LRU list (lru.go) or creation order
+	tn   tinylfu.Node[*entry[K, V]] // its place in the TinyLFU policy, with Options.Policy TinyLFU
+	tl   links[K, V]                // expiry order: a TTL list or a timer wheel bucket (expiry.go)
+	ld   *load[K, V]                // the load in flight; nil once it is done
+	seen uint32                     // last drain that applied it (lru.go)
+	why  Reason                     // why it left, for an OnEvict deferred by a lease
+	wpos uint16                     // level<<8 | bucket in the timer wheel, or unscheduled (expiry.go)
 }
 
 // The state word: the low 32 bits count leases (lease.go); the bits above

@@ -64,10 +64,20 @@ func (x *expiry[K, V]) removeLocked(e *entry[K, V]) {
 // sweepLocked removes the values expired at now, appending them to out.
 func (c *KeyedCache[K, V]) sweepLocked(now int64, out []removal[K, V]) []removal[K, V] {
 	if c.exp.wheel != nil {
+		drained := false
 		c.exp.wheel.advance(now, func(e *entry[K, V]) {
+			if !drained {
+				c.drainLocked()
+				drained = true
+			}
 			out = c.removeLocked(e, Expired, out)
 		})
 		return out
+	}
+	if e := c.exp.ttl.head; e != nil && e.expiredAt(now) {
+		// Apply buffered hits first: they came before, and no ring should
+		// keep a value that leaves.
+		c.drainLocked()
 	}
 	for e := c.exp.ttl.head; e != nil && e.expiredAt(now); e = c.exp.ttl.head {
 		out = c.removeLocked(e, Expired, out)

@@ -1,5 +1,7 @@
 package keyedcache
 
+import "github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
+
 // With Options.MaxEntries and the LRU policy, the order of use is the
 // cache's order list (entries linked through pl), least recently used
 // first, guarded by mu. A hit does not take mu: it appends its entry to its
@@ -125,6 +127,17 @@ func (c *KeyedCache[K, V]) drainLocked() {
 	if len(batch) == 0 {
 		return
 	}
+	if c.tiny != nil {
+		// Every access counts in TinyLFU's frequency sketch.
+		for _, e := range batch {
+			if live(e.st.Load()) {
+				c.accessLocked(e)
+			}
+		}
+		clear(batch)
+		c.rec.scratch = batch[:0]
+		return
+	}
 	c.rec.epoch++
 	// Walk backwards to keep the last access to each entry, then apply
 	// those in forward order.
@@ -162,37 +175,73 @@ func (c *KeyedCache[K, V]) discardLocked() {
 	c.rec.scratch = batch[:0]
 }
 
-// admitLocked adds e, a value just stored, to the policy's order,
-// evicting what the bound requires first. It appends the removals to out.
-func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out []removal[K, V]) []removal[K, V] {
+// admitLocked adds e, a value about to be stored, to the policy's order,
+// evicting what the bound requires, and appends the removals to out. It
+// reports false if the policy turned e away instead (TinyLFU only): the
+// caller then removes e, as evicted.
+func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out *[]removal[K, V]) bool {
 	if c.rec.max == 0 {
 		c.order.pushBack(e) // creation order
-		return out
+		return true
 	}
 	c.drainLocked()
+	if c.tiny != nil {
+		e.tn.Owner = e
+		v := c.tiny.Add(&e.tn, e.hash)
+		if v == nil {
+			return true
+		}
+		if v.Owner == e {
+			return false
+		}
+		*out = c.removeLocked(v.Owner, Evicted, *out)
+		return true
+	}
 	for c.order.n >= c.rec.max {
-		out = c.removeLocked(c.order.head, Evicted, out)
+		*out = c.removeLocked(c.order.head, Evicted, *out)
 	}
 	c.order.pushBack(e)
-	return out
+	return true
 }
 
-// accessLocked moves e, a live value, to the most recently used end.
+// accessLocked records a use of e, a live value.
 func (c *KeyedCache[K, V]) accessLocked(e *entry[K, V]) {
+	if c.tiny != nil {
+		c.tiny.Access(&e.tn)
+		return
+	}
 	c.order.moveToBack(e)
 }
 
 // forgetLocked takes e out of the policy's order.
 func (c *KeyedCache[K, V]) forgetLocked(e *entry[K, V]) {
+	if c.tiny != nil {
+		c.tiny.Remove(&e.tn)
+		e.tn.Owner = nil
+		return
+	}
 	c.order.remove(e)
 }
 
-// ascendLocked calls f for the stored values, live or expired, least
-// recently used (or, unbounded, oldest) first, until f returns false.
+// ascendLocked calls f for the stored values, live or expired, in the
+// order of Keys, until f returns false: least recently used first under
+// LRU; under TinyLFU the window, then probation, then protected, each
+// least recently used first; unbounded, oldest first.
 func (c *KeyedCache[K, V]) ascendLocked(f func(*entry[K, V]) bool) {
+	if c.tiny != nil {
+		c.tiny.Ascend(func(n *tinylfu.Node[*entry[K, V]]) bool { return f(n.Owner) })
+		return
+	}
 	for e := c.order.head; e != nil; e = e.pl.next {
 		if !f(e) {
 			return
 		}
 	}
+}
+
+// firstLocked returns the first stored value in the order of Keys, or nil.
+func (c *KeyedCache[K, V]) firstLocked() *entry[K, V] {
+	var first *entry[K, V]
+	c.ascendLocked(func(e *entry[K, V]) bool { first = e; return false })
+	return first
 }

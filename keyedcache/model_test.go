@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 )
 
 // model is a plain reference for a single goroutine's view of the cache: a
@@ -28,6 +30,11 @@ type model struct {
 	stats        Stats
 	evicted      []string
 	loads        int
+	// With TinyLFU, the policy's own decisions are the reference: the
+	// model replays the same calls on a policy of its own.
+	tiny  *tinylfu.Policy[int]
+	nodes map[int]*tinylfu.Node[int]
+	hash  func(int) uint64
 }
 
 // An mval is one stored value.
@@ -74,6 +81,9 @@ func (m *model) remove(k int, why Reason) {
 		m.stats.Expirations++
 	}
 	e.removed, e.why = true, why
+	if m.tiny != nil {
+		m.tiny.Remove(m.nodes[k])
+	}
 	if e.leases > 0 {
 		m.awaiting++
 		return
@@ -93,6 +103,9 @@ func (m *model) sweep(now time.Time) {
 }
 
 func (m *model) touch(k int) {
+	if m.tiny != nil {
+		m.tiny.Access(m.nodes[k])
+	}
 	m.lru = slices.DeleteFunc(m.lru, func(x int) bool { return x == k })
 	m.lru = append(m.lru, k)
 }
@@ -102,7 +115,7 @@ func (m *model) store(k, v int, now time.Time) *mval {
 	if _, ok := m.vals[k]; ok {
 		m.remove(k, Replaced)
 	}
-	if m.max > 0 && len(m.lru) >= m.max {
+	if m.tiny == nil && m.max > 0 && len(m.lru) >= m.max {
 		m.remove(m.lru[0], Evicted)
 	}
 	e := &mval{k: k, v: v}
@@ -117,8 +130,21 @@ func (m *model) store(k, v int, now time.Time) *mval {
 		e.refreshAt = now.Add(m.refreshAfter)
 	}
 	m.vals[k] = e
-	m.touch(k)
 	m.created = append(m.created, k)
+	if m.tiny == nil {
+		m.touch(k)
+		return e
+	}
+	m.lru = append(m.lru, k)
+	n := &tinylfu.Node[int]{Owner: k}
+	m.nodes[k] = n
+	switch victim := m.tiny.Add(n, m.hash(k)); {
+	case victim == nil:
+	case victim == n:
+		m.remove(k, Evicted)
+	default:
+		m.remove(victim.Owner, Evicted)
+	}
 	return e
 }
 
@@ -154,7 +180,7 @@ func (m *model) get(k int, now time.Time, acquire bool) (int, error) {
 		e.leases++
 		m.held = append(m.held, e)
 	}
-	if m.expireAfter && modelLife(k, v) <= 0 {
+	if m.expireAfter && modelLife(k, v) <= 0 && m.vals[k] == e {
 		m.remove(k, Expired)
 	}
 	return v, nil
@@ -172,16 +198,14 @@ func (m *model) refresh(e *mval, now time.Time) {
 	m.loads++
 	m.stats.Loads++
 	v := e.k*1000 + m.loads
-	m.store(e.k, v, now)
-	if m.expireAfter && modelLife(e.k, v) <= 0 {
+	if n := m.store(e.k, v, now); m.expireAfter && modelLife(e.k, v) <= 0 && m.vals[e.k] == n {
 		m.remove(e.k, Expired)
 	}
 }
 
 func (m *model) set(k, v int, now time.Time) {
 	m.sweep(now)
-	m.store(k, v, now)
-	if m.expireAfter && modelLife(k, v) <= 0 {
+	if e := m.store(k, v, now); m.expireAfter && modelLife(k, v) <= 0 && m.vals[k] == e {
 		m.remove(k, Expired)
 	}
 }
@@ -215,6 +239,10 @@ func (m *model) keys(now time.Time) []int {
 	if m.max > 0 {
 		order = m.lru
 	}
+	if m.tiny != nil {
+		order = nil
+		m.tiny.Ascend(func(n *tinylfu.Node[int]) bool { order = append(order, n.Owner); return true })
+	}
 	var keys []int
 	for _, k := range order {
 		if m.live(k, now) {
@@ -236,6 +264,8 @@ func FuzzModel(f *testing.F) {
 	f.Add([]byte{0x22, 0x41, 0x42, 0x43, 0x51, 0x01, 0x51, 0x51, 0x7a, 0x03, 0x04})
 	f.Add([]byte{0x62, 0x01, 0x02, 0xa4, 0x01, 0xa4, 0x01, 0x71, 0x05, 0xe1})
 	f.Add([]byte{0x92, 0x01, 0x41, 0x02, 0xa3, 0x01, 0x02, 0x51, 0x03, 0x51, 0xc0, 0x78})
+	f.Add([]byte{0x83, 0x01, 0x02, 0x01, 0x03, 0x01, 0x04, 0x05, 0x02, 0x02, 0x06, 0xc1, 0x01, 0x05, 0xe0})
+	f.Add([]byte{0xd2, 0x01, 0x02, 0x01, 0x03, 0x41, 0x04, 0xa5, 0x51, 0x01, 0x7b, 0xc1, 0xe0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -246,7 +276,8 @@ func FuzzModel(f *testing.F) {
 
 // runModel: ops[0] is the configuration: bits 0-2 MaxEntries (0:
 // unbounded), bit 4 TTL 10s, bit 5 ExpireAfter (modelLife; replaces TTL),
-// bit 6 RefreshAfter 3s, bit 7 the TinyLFU policy (with a bound).
+// bit 6 RefreshAfter 3s, bit 7 the TinyLFU policy (with a bound), whose
+// decisions the model takes from a policy of its own fed the same calls.
 func runModel(t *testing.T, ops []byte) {
 	cfg := ops[0]
 	m := &model{max: int(cfg & 7), vals: map[int]*mval{}}
@@ -263,6 +294,11 @@ func runModel(t *testing.T, ops []byte) {
 		m.refreshAfter = 3 * time.Second
 		opts.RefreshAfter = m.refreshAfter
 	}
+	if cfg&0x80 != 0 && m.max > 0 {
+		opts.Policy = TinyLFU
+		m.tiny = tinylfu.New[int](m.max)
+		m.nodes = map[int]*tinylfu.Node[int]{}
+	}
 	var loads int
 	var evicted []string
 	opts.OnEvict = func(k, v int, r Reason) { evicted = append(evicted, fmt.Sprintf("%d=%d:%v", k, v, r)) }
@@ -271,6 +307,7 @@ func runModel(t *testing.T, ops []byte) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	m.hash = c.hash
 	var held []func()
 	ctx := context.Background()
 	sameLog := func() bool {

@@ -70,8 +70,6 @@ func (o *Options[K, V]) validate() error {
 		return fmt.Errorf("keyedcache: Options.Policy is %v; want LRU or TinyLFU", o.Policy)
 	case o.Policy == TinyLFU && o.MaxEntries == 0:
 		return errors.New("keyedcache: Options.Policy is TinyLFU but MaxEntries is 0; TinyLFU needs a bound")
-	case o.Policy == TinyLFU:
-		return errors.New("keyedcache: Options.Policy TinyLFU is not available in this build yet")
 	}
 	return nil
 }
