@@ -11,8 +11,23 @@ import (
 	"time"
 )
 
-// chatPath is the Chat Completions path, below the base URL.
+// chatPath is the Chat Completions path of the OpenAI API.
 const chatPath = "/v1/chat/completions"
+
+// azureRoute reports whether path is the Chat Completions path of an Azure
+// OpenAI deployment, /openai/deployments/{deployment}/chat/completions, and
+// returns the deployment.
+func azureRoute(path string) (deployment string, ok bool) {
+	rest, ok := strings.CutPrefix(path, "/openai/deployments/")
+	if !ok {
+		return "", false
+	}
+	deployment, ok = strings.CutSuffix(rest, "/chat/completions")
+	if !ok || deployment == "" || strings.Contains(deployment, "/") {
+		return "", false
+	}
+	return deployment, true
+}
 
 // chatRequest holds the fields of a Chat Completions request that the server
 // reads.
@@ -94,10 +109,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	s.mu.Lock()
 	s.lastHeader = r.Header.Clone()
+	s.lastURI = r.URL.RequestURI()
+	key := s.apiKey
 	s.mu.Unlock()
 
-	if r.URL.Path != chatPath {
+	deployment, azure := azureRoute(r.URL.Path)
+	switch {
+	case r.URL.Path != chatPath && !azure:
 		writeError(w, http.StatusNotFound, "invalid_request_error", "unknown path "+r.URL.Path)
+		return
+	case azure && r.URL.Query().Get("api-version") == "":
+		writeError(w, http.StatusNotFound, "invalid_request_error", "missing the api-version query parameter")
+		return
+	case key != "" && !authorized(r, key, azure):
+		writeError(w, http.StatusUnauthorized, "invalid_request_error", "incorrect API key provided")
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -124,6 +149,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Created: time.Now().Unix(),
 		Model:   req.Model,
 	}
+	if azure {
+		c.Model = deployment
+	}
 	u := &usage{PromptTokens: prompt, CompletionTokens: len(strings.Fields(reply))}
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	if req.Stream {
@@ -138,6 +166,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
+}
+
+// authorized reports whether r carries key: as "Authorization: Bearer key",
+// or, on an Azure route, as "api-key: key".
+func authorized(r *http.Request, key string, azure bool) bool {
+	if r.Header.Get("Authorization") == "Bearer "+key {
+		return true
+	}
+	return azure && r.Header.Get("Api-Key") == key
 }
 
 // answer returns the assistant's reply to req and the number of words in

@@ -14,6 +14,28 @@
 // By default the assistant's reply repeats the text of the last message of the
 // request, so a test can check what it sent; [Server.SetReply] fixes the reply.
 //
+// # Azure OpenAI
+//
+// The server also answers the Chat Completions route of an Azure OpenAI
+// deployment, POST /openai/deployments/{deployment}/chat/completions, which
+// requires the api-version query parameter (else 404, as a missing route)
+// and answers with the deployment as the model. Point a client of openai-go's
+// azure package at [Server.Endpoint]; as the server speaks plain HTTP on a
+// loopback address, add azure.WithUnsafeAllowHTTP:
+//
+//	client := openai.NewClient(
+//		azure.WithEndpoint(srv.Endpoint, "2024-10-21"),
+//		azure.WithAPIKey("test"),
+//		azure.WithUnsafeAllowHTTP(),
+//	)
+//
+// # Credentials
+//
+// By default the server accepts any credential or none. [Server.SetAPIKey]
+// makes it require one: "Authorization: Bearer key" on the OpenAI route,
+// and on the Azure route the api-key header (or that Authorization header),
+// answering any other request with status 401.
+//
 // # Observing a client
 //
 // The server counts the HTTP requests it receives ([Server.Requests]) and the
@@ -22,7 +44,8 @@
 // connections opens about as many connections as it has requests in flight at
 // once, while a client built per call opens one per call.
 // [Server.LastHeader] returns the headers of the latest request, to check the
-// credentials and headers a client sends.
+// credentials and headers a client sends, and [Server.LastRequestURI] its path
+// and query.
 //
 // # Injecting latency and failures
 //

@@ -18,6 +18,11 @@ type Server struct {
 	// to pass to option.WithBaseURL.
 	URL string
 
+	// Endpoint is the base URL of the server as an Azure OpenAI resource, of
+	// the form "http://127.0.0.1:port", to pass to azure.WithEndpoint (with
+	// azure.WithUnsafeAllowHTTP, as it is plain HTTP on a loopback address).
+	Endpoint string
+
 	srv       *httptest.Server
 	done      chan struct{} // closed by Close; ends pending delays
 	closeOnce sync.Once
@@ -31,6 +36,8 @@ type Server struct {
 	reply      string      // the assistant's reply; used when replySet
 	replySet   bool        // false: echo the last message
 	lastHeader http.Header // header of the latest request
+	lastURI    string      // path and query of the latest request
+	apiKey     string      // the credential requests must carry; "" takes any
 }
 
 // NewServer starts and returns a new Server. The caller should call
@@ -45,6 +52,7 @@ func NewServer() *Server {
 	}
 	s.srv.Start()
 	s.URL = s.srv.URL + "/v1"
+	s.Endpoint = s.srv.URL
 	return s
 }
 
@@ -86,6 +94,28 @@ func (s *Server) SetReply(text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reply, s.replySet = text, true
+}
+
+// SetAPIKey makes the server require key as the credential of every later
+// request: "Authorization: Bearer key" on the OpenAI routes, and on the Azure
+// routes either "api-key: key" or that Authorization header (as a token
+// credential sends it). A request without it is answered with status 401
+// and an OpenAI-style error body. "", the default, accepts any credential
+// or none.
+func (s *Server) SetAPIKey(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiKey = key
+}
+
+// LastRequestURI returns the path and query of the latest request the server
+// received, such as
+// "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", or ""
+// if it has received none.
+func (s *Server) LastRequestURI() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastURI
 }
 
 // LastHeader returns a copy of the header of the latest request the server
