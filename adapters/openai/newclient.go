@@ -49,6 +49,8 @@ func newClient(opts ...option.RequestOption) openai.Client {
 	r.Conversations = conversations.NewConversationService(opts...)
 	r.Containers = openai.NewContainerService(opts...)
 	r.Skills = openai.NewSkillService(opts...)
-	r.Videos = openai.NewVideoService(opts...)
+	// Deprecated by openai-go, but set by openai.NewClient, so set here too.
+	r.Videos = openai.NewVideoService(opts...) //lint:ignore SA1019 openai.NewClient sets it
+
 	return r
 }
