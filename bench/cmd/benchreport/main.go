@@ -5,13 +5,15 @@
 // testing.Benchmark: every measurement -reps times, the implementations
 // interleaved, and reports medians. It prints the machine it ran on, the
 // hit-path table (ns/op and allocs/op per implementation, workload and
-// GOMAXPROCS, each with its ratio to sync.Map), the mixed workload, the
-// thundering-herd table and the OpenAI connections table. Progress goes to
-// standard error.
+// GOMAXPROCS, each with its ratio to sync.Map), the churn of the mixed
+// workload, the thundering-herd table, the cost of a miss as the cache
+// grows, the bytes per entry, the hit ratios of the trace comparison (run
+// once: replays are deterministic) and the OpenAI connections table.
+// Progress goes to standard error.
 //
 // Usage:
 //
-//	go run ./bench/cmd/benchreport [-benchtime 200ms] [-reps 5] [-cpu 1,2] [-svg FILE]
+//	go run ./bench/cmd/benchreport [-benchtime 200ms] [-reps 5] [-cpu 1,2] [-svg FILE] [-short] [-traces DIR|none]
 //
 // With -svg, it also writes a bar chart of the hit path to FILE as a
 // self-contained SVG. It exits with status 1 if a measurement failed in
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -44,6 +47,8 @@ type options struct {
 	reps      int
 	procs     []int
 	svg       string
+	short     bool
+	traces    string // the trace directory; "none" skips the trace comparison
 }
 
 func parseArgs(args []string, stderr io.Writer) (options, error) {
@@ -55,6 +60,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.reps, "reps", 5, "runs of each measurement; the report shows medians")
 	fs.StringVar(&cpu, "cpu", "", "comma-separated GOMAXPROCS `values` for the hit path and mixed workload (default 1 and the number of CPUs)")
 	fs.StringVar(&o.svg, "svg", "", "write a bar chart of the hit path to `file` as SVG")
+	fs.BoolVar(&o.short, "short", false, "measure misses and memory at 1e3 entries only, and replay only the short traces")
+	fs.StringVar(&o.traces, "traces", "", "`dir`ectory of the trace files, or none to skip the trace comparison (default: keyedcache/testdata/traces, looked for from the current directory up)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: benchreport [flags]\n\nMeasures keyedcache and its peers and prints a Markdown report.\n\n")
 		fs.PrintDefaults()
@@ -111,7 +118,11 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-benchtime %q: %w", o.benchtime, err)
 	}
 
-	r := measure(config{benchtime: o.benchtime, reps: o.reps, procs: o.procs, progress: stderr})
+	traceDir, err := findTraceDir(o.traces)
+	if err != nil {
+		return err
+	}
+	r := measure(config{benchtime: o.benchtime, reps: o.reps, procs: o.procs, short: o.short, traceDir: traceDir, progress: stderr})
 	if err := writeMarkdown(stdout, r, command(o)); err != nil {
 		return err
 	}
@@ -124,13 +135,54 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if n := r.allFailed(); n > 0 {
 		return fmt.Errorf("%d measurements failed in every run", n)
 	}
+	if r.traceErr != nil {
+		return r.traceErr
+	}
 	return nil
+}
+
+// traceSubdir is where the trace files are in the repository.
+const traceSubdir = "keyedcache/testdata/traces"
+
+// findTraceDir returns the trace directory that -traces names: "" if it is
+// "none"; the directory itself if set; else the first traceSubdir found in
+// the current directory or one of its parents.
+func findTraceDir(flagValue string) (string, error) {
+	switch flagValue {
+	case "none":
+		return "", nil
+	case "":
+	default:
+		return flagValue, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		candidate := filepath.Join(dir, traceSubdir)
+		if fi, err := os.Stat(candidate); err == nil && fi.IsDir() {
+			return candidate, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no %s in the current directory or above: run from the repository, or give -traces", traceSubdir)
+		}
+		dir = parent
+	}
 }
 
 // command returns the command line that reproduces the report.
 func command(o options) string {
-	return fmt.Sprintf("go run ./bench/cmd/benchreport -benchtime %s -reps %d -cpu %s",
+	cmd := fmt.Sprintf("go run ./bench/cmd/benchreport -benchtime %s -reps %d -cpu %s",
 		o.benchtime, o.reps, joinInts(o.procs, ","))
+	if o.short {
+		cmd += " -short"
+	}
+	if o.traces == "none" {
+		cmd += " -traces none"
+	}
+	return cmd
 }
 
 func writeSVGFile(path string, r *report) error {

@@ -21,6 +21,9 @@ func writeMarkdown(w io.Writer, r *report, command string) error {
 	r.hitTables(&b)
 	r.mixedTable(&b)
 	r.herdTable(&b)
+	r.missTables(&b)
+	r.memoryTable(&b)
+	r.traceTable(&b)
 	r.openAITable(&b)
 	r.failures(&b)
 	_, err := io.WriteString(w, b.String())
@@ -32,7 +35,7 @@ func (r *report) machineTable(b *strings.Builder) {
 	b.WriteString("### Machine\n\n| | |\n|:--|:--|\n")
 	fmt.Fprintf(b, "| CPU | %s |\n", escape(m.cpu))
 	fmt.Fprintf(b, "| Cores | %d |\n", m.cores)
-	fmt.Fprintf(b, "| GOMAXPROCS | %s (hit path, mixed); %d (thundering herd, OpenAI) |\n", joinInts(r.procs, ", "), r.maxProcs)
+	fmt.Fprintf(b, "| GOMAXPROCS | %s (hit path, mixed); %d (thundering herd, misses, memory, OpenAI) |\n", joinInts(r.procs, ", "), r.maxProcs)
 	fmt.Fprintf(b, "| Go | %s %s/%s |\n", m.goVer, m.goos, m.goarch)
 	fmt.Fprintf(b, "| Date | %s |\n\n", m.started.Format("2006-01-02 15:04 MST"))
 }
@@ -115,7 +118,7 @@ func (r *report) hitTables(b *strings.Builder) {
 }
 
 func (r *report) mixedTable(b *strings.Builder) {
-	b.WriteString("### Mixed reads and loads\n\n")
+	b.WriteString("### Churn: mixed reads and loads\n\n")
 	fmt.Fprintf(b, "`b.RunParallel` reads through each cache's get-or-load path: three reads in four "+
 		"of a hot set of %d keys (Zipf, s = %v), one in four of a key never read before. "+
 		"Every miss builds a value and adds it; the cache holds at most %d entries, "+
@@ -159,6 +162,114 @@ func (r *report) herdTable(b *strings.Builder) {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
+}
+
+func (r *report) missTables(b *strings.Builder) {
+	if len(r.missEntries) == 0 {
+		return
+	}
+	b.WriteString("### Misses as the cache grows\n\n")
+	fmt.Fprintf(b, "One goroutine asks for keys never requested before: each miss builds a value "+
+		"and adds it, at GOMAXPROCS=%d. Unbounded, a cache holds between N and 1.5 N values "+
+		"(it is filled afresh, untimed, after N/2 misses; golang-lru gets a bound it never "+
+		"reaches); bounded at N, every miss also evicts. Each cell is the mean time per miss "+
+		"(with two clock reads), then the slowest single miss of the run.\n\n", r.maxProcs)
+	for _, bounded := range []bool{false, true} {
+		title := "Unbounded:"
+		if bounded {
+			title = "Bounded at N:"
+		}
+		fmt.Fprintf(b, "%s\n\n| cache |", title)
+		for _, n := range r.missEntries {
+			fmt.Fprintf(b, " N = %s |", bench.FormatCount(n))
+		}
+		b.WriteString("\n|:--|" + strings.Repeat("--:|", len(r.missEntries)) + "\n")
+		for _, impl := range bench.MissImpls(bounded) {
+			fmt.Fprintf(b, "| %s |", escape(impl.Label))
+			for _, n := range r.missEntries {
+				s := r.results[caseKey{sectionMisses, missGroup(bounded, n), r.maxProcs, impl.Name}]
+				if !ok(s) {
+					b.WriteString(" failed |")
+					continue
+				}
+				fmt.Fprintf(b, " %s (max %s) |", formatNs(s.ns), formatNs(s.extra["max-ns/miss"]))
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+}
+
+func (r *report) memoryTable(b *strings.Builder) {
+	if len(r.entryCounts) == 0 {
+		return
+	}
+	b.WriteString("### Bytes per entry\n\n")
+	b.WriteString("Growth of the live heap (after a garbage collection) while a cache loads N entries, " +
+		"divided by N. The keys (distinct strings) and values exist before, so neither is counted: " +
+		"what is left is the cache's tables, entries and lists. Bounded caches are bounded at N.\n\n")
+	b.WriteString("| cache |")
+	for _, n := range r.entryCounts {
+		fmt.Fprintf(b, " N = %s |", bench.FormatCount(n))
+	}
+	b.WriteString("\n|:--|" + strings.Repeat("--:|", len(r.entryCounts)) + "\n")
+	for _, impl := range bench.MemoryImpls() {
+		fmt.Fprintf(b, "| %s |", escape(impl.Label))
+		for _, n := range r.entryCounts {
+			s := r.results[caseKey{sectionMemory, memoryGroup(n), r.maxProcs, impl.Name}]
+			if !ok(s) {
+				b.WriteString(" failed |")
+				continue
+			}
+			fmt.Fprintf(b, " %s B |", formatFloat(math.Round(s.extra["B/entry"])))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func (r *report) traceTable(b *strings.Builder) {
+	if len(r.traceRows) == 0 {
+		return
+	}
+	b.WriteString("### Hit ratios on traces\n\n")
+	b.WriteString("Each trace replayed by one goroutine through a cache bounded at the given size, " +
+		"every miss loading its key (cold start). OLTP and P3 are the ARC paper's traces " +
+		"(Megiddo and Modha, FAST 2003), loop and gli the LIRS paper's. Hit ratios in percent; " +
+		"higher is better.\n\n")
+	tt := r.traces
+	if tt == nil {
+		fmt.Fprintf(b, "Not measured: %s.\n\n", escape(fmt.Sprint(r.traceErr)))
+		return
+	}
+	b.WriteString("| trace | size |")
+	for _, p := range tt.Policies {
+		fmt.Fprintf(b, " %s |", escape(p.Label))
+	}
+	b.WriteString("\n|:--|--:|" + strings.Repeat("--:|", len(tt.Policies)) + "\n")
+	cell := func(v float64) string {
+		if math.IsNaN(v) {
+			return "error"
+		}
+		return strconv.FormatFloat(100*v, 'f', 2, 64)
+	}
+	for i, row := range tt.Rows {
+		fmt.Fprintf(b, "| %s | %d |", row.Trace, row.Size)
+		for p := range tt.Policies {
+			fmt.Fprintf(b, " %s |", cell(tt.Ratios[i][p]))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "| **mean** | |")
+	for p := range tt.Policies {
+		fmt.Fprintf(b, " **%s** |", cell(tt.Means[p]))
+	}
+	b.WriteString("\n\n")
+	for p, err := range tt.Errors {
+		if err != nil {
+			fmt.Fprintf(b, "%s did not run: %s.\n\n", escape(tt.Policies[p].Label), escape(err.Error()))
+		}
+	}
 }
 
 func (r *report) openAITable(b *strings.Builder) {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -35,14 +36,16 @@ func TestReport(t *testing.T) {
 	svgPath := filepath.Join(t.TempDir(), "hit.svg")
 	var stdout, stderr bytes.Buffer
 	const reps = 1
-	if err := runReport([]string{"-benchtime", "1x", "-reps", strconv.Itoa(reps), "-cpu", "1,2", "-svg", svgPath}, &stdout, &stderr); err != nil {
+	if err := runReport([]string{"-benchtime", "1x", "-reps", strconv.Itoa(reps), "-cpu", "1,2", "-svg", svgPath, "-short"}, &stdout, &stderr); err != nil {
 		t.Fatalf("benchreport: %v\nstderr:\n%s", err, stderr.String())
 	}
 	md := stdout.String()
 	for _, want := range []string{
-		"### Machine", "| Go | " + runtime.Version(), "| GOMAXPROCS | 1, 2 (hit path, mixed); 2 (thundering herd, OpenAI) |",
+		"### Machine", "| Go | " + runtime.Version(), "| GOMAXPROCS | 1, 2 (hit path, mixed); 2 (thundering herd, misses, memory, OpenAI) |",
+		"-short`", "### Misses as the cache grows", "Unbounded:", "Bounded at N:", "| cache | N = 1e3 |",
+		"### Bytes per entry", "### Hit ratios on traces", "| gli | 500 |", "| **mean** | |",
 		"### Hit path", "| cache | hot16, GOMAXPROCS=1 | hot16, GOMAXPROCS=2 | zipf8192, GOMAXPROCS=1 | zipf8192, GOMAXPROCS=2 |",
-		"### Mixed reads and loads", "### Thundering herd", "| cache | N = 8 | N = 32 |",
+		"### Churn: mixed reads and loads", "### Thundering herd", "| cache | N = 8 | N = 32 |",
 		"| keyedcache | 1 | 1 |", "| keyedcache (bounded) | 1 | 1 |",
 		"### OpenAI clients", "| new SDK client per call |", "| reuse Clients |",
 	} {
@@ -65,7 +68,7 @@ func TestReport(t *testing.T) {
 	}
 	// One progress line per measurement: every case of the report, in
 	// every repetition.
-	want := reps * newReport(config{reps: reps, procs: []int{1, 2}}).numCases()
+	want := reps * newReport(config{reps: reps, procs: []int{1, 2}, short: true}).numCases()
 	if n := strings.Count(stderr.String(), "GOMAXPROCS="); n != want {
 		t.Errorf("stderr has %d progress lines, want %d:\n%s", n, want, stderr.String())
 	}
@@ -157,6 +160,18 @@ func fakeReport() *report {
 		herdSizes: []int{8, 32},
 		clients:   bench.OpenAIClients(),
 		results:   map[caseKey]*summary{},
+
+		missEntries: []int{1000, 1000000},
+		entryCounts: []int{1000},
+		traceRows:   []bench.TraceRow{{Trace: "gli", Size: 500}, {Trace: "oltp", Size: 1000}},
+	}
+	policies := bench.TracePolicies()[:3]
+	r.traces = &bench.TraceTable{
+		Policies: policies,
+		Rows:     r.traceRows,
+		Ratios:   [][]float64{{0.5, math.NaN(), 0.25}, {0.3283, math.NaN(), 0.3}},
+		Means:    []float64{0.41415, math.NaN(), 0.275},
+		Errors:   []error{nil, errors.New("not | built"), nil},
 	}
 	for _, group := range r.cases() {
 		for _, c := range group {
@@ -181,6 +196,10 @@ func fakeReport() *report {
 				}
 			case sectionOpenAI:
 				s.ns, s.allocs, s.extra["conns/op"] = 250e3, 320, 0.0234
+			case sectionMisses:
+				s.ns, s.extra["max-ns/miss"] = 812, 1.5e6
+			case sectionMemory:
+				s.extra["B/entry"] = 96.4
 			}
 			r.results[c.caseKey] = s
 		}
@@ -208,6 +227,14 @@ func TestMarkdown(t *testing.T) {
 		"| otter v2 | failed | failed |",
 		"| sync.Map | 8 | 8 |",
 		"| reuse Clients | 250 µs | 320 | 0.0234 |",
+		"| keyedcache (bounded) | 812 ns (max 1.50 ms) | 812 ns (max 1.50 ms) |",
+		"| cache | N = 1e3 | N = 1e6 |",
+		"| otter v2 | 96 B |",
+		"| trace | size | keyedcache LRU | keyedcache TinyLFU | golang-lru LRU |",
+		"| gli | 500 | 50.00 | error | 25.00 |",
+		"| oltp | 1000 | 32.83 | error | 30.00 |",
+		"| **mean** | | **41.41** | **error** | **27.50** |",
+		`keyedcache TinyLFU did not run: not \| built.`,
 		"### Failures",
 		"`Herd/goroutines=32/cache=otter` at GOMAXPROCS=4 failed in 5 of 5 runs",
 	} {
@@ -304,11 +331,11 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
-	o, err := parseArgs([]string{"-benchtime", "1s", "-cpu", "2, 1,2", "-reps", "3", "-svg", "x.svg"}, io.Discard)
+	o, err := parseArgs([]string{"-benchtime", "1s", "-cpu", "2, 1,2", "-reps", "3", "-svg", "x.svg", "-short", "-traces", "none"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.benchtime != "1s" || o.reps != 3 || o.svg != "x.svg" || len(o.procs) != 2 || o.procs[0] != 2 || o.procs[1] != 1 {
+	if o.benchtime != "1s" || o.reps != 3 || o.svg != "x.svg" || len(o.procs) != 2 || o.procs[0] != 2 || o.procs[1] != 1 || !o.short || o.traces != "none" {
 		t.Errorf("parseArgs = %+v", o)
 	}
 	if o, err := parseArgs(nil, io.Discard); err != nil || o.procs[0] != 1 || o.procs[len(o.procs)-1] != runtime.NumCPU() {
@@ -348,7 +375,9 @@ func TestCases(t *testing.T) {
 	want := len(bench.Workloads())*len(procs)*impls + // hit path
 		len(procs)*bounded + // mixed
 		len(bench.HerdGoroutines())*impls + // herd
-		len(bench.OpenAIClients()) // OpenAI
+		len(bench.OpenAIClients()) + // OpenAI
+		2*len(bench.MissEntries())*len(bench.MissImpls(true)) + // misses
+		len(bench.EntryCounts())*len(bench.MemoryImpls()) // memory
 	if got := r.numCases(); got != want {
 		t.Errorf("numCases() = %d, want %d", got, want)
 	}
@@ -360,5 +389,39 @@ func TestCases(t *testing.T) {
 			}
 			seen[c.caseKey] = true
 		}
+	}
+}
+
+func TestFindTraceDir(t *testing.T) {
+	if dir, err := findTraceDir("none"); dir != "" || err != nil {
+		t.Errorf("findTraceDir(none) = %q, %v; want \"\", nil", dir, err)
+	}
+	if dir, err := findTraceDir("x/y"); dir != "x/y" || err != nil {
+		t.Errorf("findTraceDir(x/y) = %q, %v", dir, err)
+	}
+	// Tests run in bench/cmd/benchreport: the traces are three levels up.
+	dir, err := findTraceDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.LoadTrace(dir, "gli"); err != nil {
+		t.Errorf("findTraceDir found %q, without gli: %v", dir, err)
+	}
+	t.Chdir(t.TempDir())
+	if dir, err := findTraceDir(""); err == nil {
+		t.Errorf("findTraceDir outside the repository = %q, want an error", dir)
+	}
+}
+
+// TestShort checks what -short leaves out.
+func TestShort(t *testing.T) {
+	full := newReport(config{reps: 1, procs: []int{1}, traceDir: "x"})
+	short := newReport(config{reps: 1, procs: []int{1}, traceDir: "x", short: true})
+	if len(short.missEntries) != 1 || len(short.entryCounts) != 1 || len(short.traceRows) >= len(full.traceRows) {
+		t.Errorf("-short: miss entries %v, entry counts %v, %d trace rows; want one, one, fewer than %d",
+			short.missEntries, short.entryCounts, len(short.traceRows), len(full.traceRows))
+	}
+	if none := newReport(config{reps: 1, procs: []int{1}}); len(none.traceRows) != 0 {
+		t.Errorf("without a trace directory, %d trace rows", len(none.traceRows))
 	}
 }

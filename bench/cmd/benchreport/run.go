@@ -18,6 +18,8 @@ const (
 	sectionMixed  = "mixed"
 	sectionHerd   = "herd"
 	sectionOpenAI = "openai"
+	sectionMisses = "misses"
+	sectionMemory = "memory"
 )
 
 // A caseKey names one measurement: a benchmark function with its arguments,
@@ -44,6 +46,10 @@ func (c caseKey) goTestPattern() string {
 		return "Mixed/" + c.group + "/cache=" + c.name
 	case sectionHerd:
 		return "Herd/" + c.group + "/cache=" + c.name
+	case sectionMisses:
+		return "Misses/" + c.group + "/cache=" + c.name
+	case sectionMemory:
+		return "EntryBytes/" + c.group + "/cache=" + c.name
 	default:
 		return "OpenAI/" + c.group + "/client=" + c.name
 	}
@@ -63,6 +69,8 @@ type config struct {
 	benchtime string // -test.benchtime of each measurement
 	reps      int    // runs of each case; the report shows medians
 	procs     []int  // GOMAXPROCS values for the hit path and mixed workload
+	short     bool   // measure misses and memory at 1e3 entries, and the short traces only
+	traceDir  string // where the trace files are; "" skips the trace comparison
 	progress  io.Writer
 }
 
@@ -78,6 +86,12 @@ type report struct {
 	herdSizes []int
 	clients   []bench.OpenAIClient
 	results   map[caseKey]*summary
+
+	missEntries []int             // live entries of the miss-growth tables
+	entryCounts []int             // entries of the bytes-per-entry table
+	traceRows   []bench.TraceRow  // rows of the trace comparison; none if not run
+	traces      *bench.TraceTable // the trace comparison, or nil
+	traceErr    error             // why the trace comparison could not run
 }
 
 // cases returns the measurements of a report, grouped so that the
@@ -110,6 +124,24 @@ func (r *report) cases() [][]benchCase {
 		}
 		groups = append(groups, g)
 	}
+	for _, bounded := range []bool{false, true} {
+		for _, n := range r.missEntries {
+			var g []benchCase
+			for _, impl := range bench.MissImpls(bounded) {
+				g = append(g, benchCase{caseKey{sectionMisses, missGroup(bounded, n), r.maxProcs, impl.Name},
+					func(b *testing.B) { bench.Misses(b, impl, n) }})
+			}
+			groups = append(groups, g)
+		}
+	}
+	for _, n := range r.entryCounts {
+		var g []benchCase
+		for _, impl := range bench.MemoryImpls() {
+			g = append(g, benchCase{caseKey{sectionMemory, memoryGroup(n), r.maxProcs, impl.Name},
+				func(b *testing.B) { bench.EntryBytes(b, impl, n) }})
+		}
+		groups = append(groups, g)
+	}
 	var g []benchCase
 	for _, client := range r.clients {
 		g = append(g, benchCase{caseKey{sectionOpenAI, openAIGroup, r.maxProcs, client.Name},
@@ -124,6 +156,17 @@ var openAIGroup = "concurrency=" + strconv.Itoa(bench.OpenAIConcurrency)
 
 func herdGroup(n int) string { return "goroutines=" + strconv.Itoa(n) }
 
+// missGroup names the group of Misses with n live entries, bounded or not.
+func missGroup(bounded bool, n int) string {
+	bound := "none"
+	if bounded {
+		bound = "size"
+	}
+	return "bound=" + bound + "/entries=" + bench.FormatCount(n)
+}
+
+func memoryGroup(n int) string { return "entries=" + bench.FormatCount(n) }
+
 // newReport returns the report that cfg asks for, without results.
 func newReport(cfg config) *report {
 	r := &report{
@@ -136,9 +179,21 @@ func newReport(cfg config) *report {
 		herdSizes: bench.HerdGoroutines(),
 		clients:   bench.OpenAIClients(),
 		results:   map[caseKey]*summary{},
+
+		missEntries: bench.MissEntries(),
+		entryCounts: bench.EntryCounts(),
 	}
 	for _, w := range bench.Workloads() {
 		r.workloads = append(r.workloads, w.Name)
+	}
+	if cfg.short {
+		r.missEntries, r.entryCounts = []int{1000}, []int{1000}
+	}
+	if cfg.traceDir != "" {
+		r.traceRows = bench.TraceRows()
+		if cfg.short {
+			r.traceRows = bench.ShortTraceRows()
+		}
 	}
 	return r
 }
@@ -182,6 +237,14 @@ func measure(cfg config) *report {
 	for _, g := range groups {
 		for _, c := range g {
 			r.results[c.caseKey] = summarize(samples[c.caseKey], failures[c.caseKey])
+		}
+	}
+	if len(r.traceRows) > 0 {
+		// Replays are deterministic: one run is enough.
+		t0 := time.Now()
+		r.traces, r.traceErr = bench.CompareTraces(cfg.traceDir, r.traceRows, bench.TracePolicies())
+		if cfg.progress != nil {
+			fmt.Fprintf(cfg.progress, "trace comparison: %d rows in %s\n", len(r.traceRows), time.Since(t0).Round(time.Second))
 		}
 	}
 	return r
