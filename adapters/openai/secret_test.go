@@ -1,11 +1,13 @@
 package openai_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -215,8 +217,22 @@ func TestCanary(t *testing.T) {
 			_, _, err := c.FromEnv("")
 			errs = append(errs, err)
 		}
+		// The errors of calls: a timed-out attempt (from the attempt
+		// middleware) and a refused request, through a URL with a password.
+		timed, err := c.Get(reuseopenai.Config{APIKey: canaryKey, BaseURL: "http://u:" + canaryPassword + "@" + strings.TrimPrefix(srv.URL, "http://"), Timeout: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetDelay(time.Second)
+		_, err = timed.Chat.Completions.New(context.Background(), params("hi"))
+		errs = append(errs, err)
+		srv.SetDelay(0)
+		srv.SetStatus(http.StatusUnauthorized)
+		_, err = timed.Chat.Completions.New(context.Background(), params("hi"))
+		errs = append(errs, err)
+		srv.SetStatus(0)
 		c.Close()
-		_, err := c.Get(reuseopenai.Config{APIKey: canaryKey})
+		_, err = c.Get(reuseopenai.Config{APIKey: canaryKey})
 		errs = append(errs, err)
 		for i, err := range errs {
 			if err == nil {
