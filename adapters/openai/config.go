@@ -48,9 +48,10 @@ const (
 // set MaxRetries yourself to retry with a Config built by hand.
 //
 // A Config never shows its secrets: the fmt verbs, MarshalJSON and LogValue
-// print the APIKey (and the admin key) as a short fingerprint,
-// "sha256:" and 8 hex digits, the webhook secret as "set", and the custom
-// headers by name only. Two limits come from fmt, which prints the raw
+// print the APIKey (and the admin key) as a short fingerprint, "hmac:"
+// and 8 hex digits (keyed per process: see the package documentation), the
+// webhook secret as "set", the custom headers by name only, and the BaseURL
+// without a user name or password. Two limits come from fmt, which prints the raw
 // fields of a Config without asking it in two cases: %p of a Config value
 // (not of a *Config), and a Config inside an unexported field of another
 // struct. Then the APIKey and BaseURL show as they are; the admin key,
@@ -63,12 +64,17 @@ type Config struct {
 	APIKey string
 
 	// BaseURL is the API's base URL, such as "http://localhost:8080/v1";
-	// "" means "https://api.openai.com/v1". A trailing slash makes no
-	// difference.
+	// "" means "https://api.openai.com/v1". White space around it and a
+	// trailing slash make no difference. It must be an absolute http or
+	// https URL with a valid port and without a query or fragment, which
+	// openai-go would drop. A user name and password are allowed but never
+	// sent (openai-go sends the key in the Authorization header) nor shown.
 	BaseURL string
 
 	// Organization and Project, when not "", are sent in the
-	// OpenAI-Organization and OpenAI-Project headers.
+	// OpenAI-Organization and OpenAI-Project headers. Like APIKey, they
+	// must not hold control characters (a line ending among them) nor
+	// white space at either end.
 	Organization, Project string
 
 	// Timeout bounds each attempt of a request: sending it, waiting for the
@@ -82,7 +88,7 @@ type Config struct {
 	// a timeout, or a status 408, 409, 429 or 5xx) is retried, with backoff.
 	// 0 means no retries: unlike Timeout, MaxRetries has no default in a
 	// Config built by hand (ConfigFromEnv's is DefaultMaxRetries). A
-	// negative MaxRetries is an error.
+	// negative MaxRetries, or one above MaxRetriesLimit, is an error.
 	MaxRetries int
 
 	// secrets holds the settings that only ConfigFromEnv sets; it is the
