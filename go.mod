@@ -4,9 +4,7 @@ go 1.26.0
 
 require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7
-	github.com/maypok86/otter/v2 v2.4.0
 	github.com/openai/openai-go/v3 v3.98.0
-	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.25.0
 )
 

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/maypok86/otter/v2"
-	"github.com/maypok86/otter/v2/stats"
 )
 
 // The hit-path benchmarks put keyedcache beside what users would write
@@ -122,12 +120,17 @@ func BenchmarkHit(b *testing.B) {
 			c := newBenchCache(b, w, &Options[string, *value]{MaxEntries: bound})
 			runHits(b, w, func(k string) bool { _, err := c.Get(ctx, k); return err == nil })
 		})
-		b.Run("workload="+w.name+"/cache=otter", func(b *testing.B) {
-			c := otter.Must(&otter.Options[string, *value]{MaximumSize: bound, StatsRecorder: stats.NewCounter()})
-			for _, k := range w.keys {
-				c.Set(k, &value{len(k)})
-			}
-			runHits(b, w, func(k string) bool { _, ok := c.GetIfPresent(k); return ok })
+		b.Run("workload="+w.name+"/cache=keyedcache-tinylfu", func(b *testing.B) {
+			c := newBenchCache(b, w, &Options[string, *value]{MaxEntries: bound, Policy: TinyLFU})
+			runHits(b, w, func(k string) bool { _, err := c.Get(ctx, k); return err == nil })
+		})
+		b.Run("workload="+w.name+"/cache=keyedcache-acquire", func(b *testing.B) {
+			c := newBenchCache(b, w, nil)
+			runHits(b, w, func(k string) bool {
+				_, release, err := c.Acquire(ctx, k)
+				release()
+				return err == nil
+			})
 		})
 		b.Run("workload="+w.name+"/cache=golang-lru", func(b *testing.B) {
 			c, _ := lru.New[string, *value](bound)
@@ -135,6 +138,37 @@ func BenchmarkHit(b *testing.B) {
 				c.Add(k, &value{len(k)})
 			}
 			runHits(b, w, func(k string) bool { _, ok := c.Get(k); return ok })
+		})
+	}
+}
+
+// BenchmarkMiss measures a miss that loads and, bounded, evicts: one
+// goroutine, context.Background, keys never seen before.
+func BenchmarkMiss(b *testing.B) {
+	for _, o := range []struct {
+		name string
+		opts *Options[int, int]
+	}{
+		{"unbounded", nil},
+		{"lru", &Options[int, int]{MaxEntries: 1000}},
+		{"tinylfu", &Options[int, int]{MaxEntries: 1000, Policy: TinyLFU}},
+	} {
+		b.Run("cache="+o.name, func(b *testing.B) {
+			c, err := New(func(_ context.Context, k int) (int, error) { return k, nil }, o.opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			k := 0
+			for b.Loop() {
+				if o.opts == nil && k%100000 == 0 {
+					c.Clear() // keep the unbounded table at a steady size
+				}
+				c.Get(ctx, k)
+				k++
+			}
 		})
 	}
 }

@@ -2,7 +2,6 @@ package keyedcache
 
 import (
 	"context"
-	"hash/maphash"
 	"iter"
 	"sync"
 	"time"
@@ -24,7 +23,7 @@ type KeyedCache[K comparable, V any] struct {
 	ttl          time.Duration
 	refreshAfter time.Duration
 	born         time.Time // origin of clock()
-	seed         maphash.Seed
+	hasher
 
 	tab     table[K, V]    // lock-free reads; writes under mu
 	stripes stripes[K, V]  // hit counters and recency rings
@@ -71,7 +70,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		ttl:          opts.TTL,
 		refreshAfter: opts.RefreshAfter,
 		born:         time.Now(),
-		seed:         maphash.MakeSeed(),
+		hasher:       newHasher[K](),
 		refreshing:   make(map[K]*entry[K, V]),
 	}
 	c.order.at = plinks[K, V]
@@ -89,10 +88,11 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 	return c, nil
 }
 
-// hash returns the hash of key. It panics, as a map would, if key's dynamic
-// type is not hashable; every method hashes before it takes a lock.
+// hash returns the hash of key (hash.go). It panics, as a map would, if
+// key's dynamic type is not hashable; every method hashes before it takes
+// a lock.
 func (c *KeyedCache[K, V]) hash(key K) uint64 {
-	return maphash.Comparable(c.seed, key)
+	return hashKey(&c.hasher, key)
 }
 
 // Get returns the value for key, calling the Loader if no live value is

@@ -3,10 +3,10 @@ package keyedcache
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/reuse-go/reuse/internal/leaktest"
 )
 
 // TestMain fails the package if any goroutine outlives its tests.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }

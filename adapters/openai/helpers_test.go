@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
-	"go.uber.org/goleak"
+	"github.com/reuse-go/reuse/internal/leaktest"
 
 	reuseopenai "github.com/reuse-go/reuse/adapters/openai"
 	"github.com/reuse-go/reuse/adapters/openai/openaitest"
@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 	// The Clients of GetClient logs to the slog.Default() of its creation;
 	// keep it out of the test output.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }
 
 // envVars are the variables the package reads, and openai-go with it.

@@ -12,13 +12,13 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"go.uber.org/goleak"
+	"github.com/reuse-go/reuse/internal/leaktest"
 
 	"github.com/reuse-go/reuse/adapters/openai/openaitest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }
 
 // newClient returns a client of srv over its own transport, whose idle

@@ -1,0 +1,514 @@
+package keyedcache
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+	"weak"
+)
+
+// returns fails the test if f has not returned within 10 s of real time:
+// the tests below are about deadlocks, and a hang must fail, not time out
+// the whole run.
+func returns(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not return within 10s: deadlock", what)
+	}
+}
+
+// TestOnEvictGetsTheKeyItIsGiven: a Get of an expired key sweeps it, and an
+// OnEvict that Gets that key again (a refresh on expiry) must not wait for
+// a load that only its own goroutine could finish.
+func TestOnEvictGetsTheKeyItIsGiven(t *testing.T) {
+	for _, cancellable := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			var c *KeyedCache[string, int]
+			var loads atomic.Int32
+			var reloaded atomic.Int32
+			c = newCache(t, func(_ context.Context, k string) (int, error) {
+				return int(loads.Add(1)), nil
+			}, &Options[string, int]{TTL: time.Minute, OnEvict: func(k string, _ int, r Reason) {
+				if r == Expired {
+					v, err := c.Get(context.Background(), k)
+					if err != nil {
+						t.Errorf("Get(%q) from OnEvict: %v", k, err)
+					}
+					reloaded.Store(int32(v))
+				}
+			}})
+			ctx := context.Background()
+			if cancellable {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			c.Get(ctx, "a")
+			time.Sleep(time.Minute)
+			v, err := c.Get(ctx, "a")
+			if err != nil || v != 2 || reloaded.Load() != 2 {
+				t.Errorf("Get after expiry = %d, %v (OnEvict's Get got %d); want 2 from one shared reload", v, err, reloaded.Load())
+			}
+			if n := loads.Load(); n != 2 {
+				t.Errorf("%d loads, want 2", n)
+			}
+		})
+	}
+}
+
+// TestOnEvictClosesDuringALoad: an eviction made when a load completes runs
+// its OnEvict; a Close there must not wait for that very load.
+func TestOnEvictClosesDuringALoad(t *testing.T) {
+	for _, cancellable := range []bool{false, true} {
+		var c *KeyedCache[string, int]
+		var closed atomic.Bool
+		c = newCache(t, strlen, &Options[string, int]{MaxEntries: 1, OnEvict: func(string, int, Reason) {
+			if closed.CompareAndSwap(false, true) {
+				c.Close()
+			}
+		}})
+		ctx := context.Background()
+		if cancellable {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+		}
+		c.Get(ctx, "a")
+		returns(t, "Get that evicts, with an OnEvict that closes the cache", func() {
+			if v, err := c.Get(ctx, "bb"); v != 2 || err != nil {
+				t.Errorf("Get(bb) = %d, %v; want 2, nil (its load completed before the Close)", v, err)
+			}
+		})
+		if _, err := c.Get(ctx, "a"); !errors.Is(err, ErrClosed) {
+			t.Errorf("Get after the nested Close = %v, want ErrClosed", err)
+		}
+	}
+}
+
+// TestCloseAfterDeleteOfALoad: a load made stale by Delete or Clear must
+// still be cancelled and waited for by Close, or Close hangs on a Loader
+// that returns when its context ends.
+func TestCloseAfterDeleteOfALoad(t *testing.T) {
+	for _, how := range []string{"Delete", "Clear"} {
+		t.Run(how, func(t *testing.T) {
+			started := make(chan struct{})
+			returned := make(chan struct{})
+			c, err := New(func(ctx context.Context, k string) (int, error) {
+				close(started)
+				<-ctx.Done()
+				close(returned)
+				return 0, ctx.Err()
+			}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got := make(chan error, 1)
+			go func() { _, err := c.Get(ctx, "a"); got <- err }()
+			<-started
+			if how == "Delete" {
+				c.Delete("a")
+			} else {
+				c.Clear()
+			}
+			returns(t, "Close after "+how+" of a load in flight", func() { c.Close() })
+			select {
+			case <-returned:
+			default:
+				t.Error("Close returned before the stale load's Loader did")
+			}
+			if err := <-got; !errors.Is(err, context.Canceled) {
+				t.Errorf("the waiting Get got %v, want the Loader's context.Canceled", err)
+			}
+		})
+	}
+}
+
+type blob struct{ data [1 << 10]byte }
+
+// TestRemovedValuesAreReleased: once a value has left and its OnEvict has
+// run, the cache keeps no reference to it, whatever removed it.
+func TestRemovedValuesAreReleased(t *testing.T) {
+	for _, policy := range []Policy{LRU, TinyLFU} {
+		for _, how := range []string{"Delete", "Evicted", "Expired", "Set", "Clear", "Close"} {
+			t.Run(policy.String()+"/"+how, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					made := map[int]weak.Pointer[blob]{}
+					var removed []int
+					c, err := New(func(_ context.Context, k int) (*blob, error) {
+						b := new(blob)
+						made[k] = weak.Make(b)
+						return b, nil
+					}, &Options[int, *blob]{MaxEntries: 2, Policy: policy, TTL: time.Minute, OnEvict: func(k int, _ *blob, _ Reason) {
+						removed = append(removed, k)
+					}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					ctx := context.Background()
+					c.Get(ctx, 1)
+					for range 3 * ringSize {
+						c.Get(ctx, 1) // hits, in the recency rings
+					}
+					switch how {
+					case "Delete":
+						c.Delete(1)
+					case "Evicted":
+						for k := 2; len(removed) == 0 && k < 100; k++ {
+							c.Get(ctx, k)
+							c.Get(ctx, k) // frequency, for TinyLFU's admission
+						}
+					case "Expired":
+						time.Sleep(time.Minute)
+						c.Get(ctx, 2)
+					case "Set":
+						c.Set(1, new(blob))
+					case "Clear":
+						c.Clear()
+					case "Close":
+						c.Close()
+					}
+					if len(removed) == 0 {
+						t.Fatalf("%s did not remove a value", how)
+					}
+					runtime.GC()
+					runtime.GC()
+					for _, k := range removed {
+						if made[k].Value() != nil {
+							t.Errorf("the value of %d removed by %s is still reachable", k, how)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// TestDeletedEntriesAreFreedUnderHits: deleting keys frees their entries at
+// once, even while only hits follow (no promotion has to happen first).
+func TestDeletedEntriesAreFreedUnderHits(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (*blob, error) { return new(blob), nil }, nil)
+	ctx := context.Background()
+	var ws []weak.Pointer[blob]
+	for k := range 1000 {
+		v, _ := c.Get(ctx, k)
+		ws = append(ws, weak.Make(v))
+	}
+	for k := range 1000 {
+		c.Delete(k)
+	}
+	for range 1000 {
+		c.Get(ctx, -1)
+	}
+	runtime.GC()
+	runtime.GC()
+	for k, w := range ws {
+		if w.Value() != nil {
+			t.Fatalf("value %d still reachable after Delete", k)
+		}
+	}
+}
+
+// TestHugeTTLMeansNever: a TTL too large to add to the clock means never.
+func TestHugeTTLMeansNever(t *testing.T) {
+	for _, ttl := range []time.Duration{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64 / 2} {
+		var loads atomic.Int32
+		c := newCache(t, func(context.Context, string) (int, error) { return int(loads.Add(1)), nil },
+			&Options[string, int]{TTL: ttl})
+		for range 10 {
+			c.Get(context.Background(), "a")
+		}
+		if n := loads.Load(); n != 1 {
+			t.Errorf("TTL %v: %d loads for 10 Gets, want 1 (never expires)", ttl, n)
+		}
+		if n := c.Len(); n != 1 {
+			t.Errorf("TTL %v: Len() = %d, want 1", ttl, n)
+		}
+	}
+}
+
+// TestUnhashableKeyPanicsAndLeavesTheCacheUsable: a key whose dynamic type
+// cannot be hashed panics in every method, as a map index would, before
+// the cache takes a lock.
+func TestUnhashableKeyPanicsAndLeavesTheCacheUsable(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k any) (int, error) { return 1, nil }, &Options[any, int]{MaxEntries: 4})
+	bad := []int{1}
+	calls := map[string]func(){
+		"Get":     func() { c.Get(context.Background(), bad) },
+		"Acquire": func() { c.Acquire(context.Background(), bad) },
+		"Peek":    func() { c.Peek(bad) },
+		"Delete":  func() { c.Delete(bad) },
+		"Set":     func() { c.Set(bad, 1) },
+	}
+	for name, call := range calls {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(fmtPanic(r), "unhashable") {
+					t.Errorf("%s of a []int key: panic %v, want a runtime error naming an unhashable type", name, r)
+				}
+			}()
+			call()
+		}()
+	}
+	returns(t, "Get after the panics", func() {
+		if v, err := c.Get(context.Background(), "ok"); v != 1 || err != nil {
+			t.Errorf("Get after the panics = %d, %v", v, err)
+		}
+	})
+	returns(t, "Close after the panics", func() { c.Close() })
+}
+
+func fmtPanic(r any) string {
+	if err, ok := r.(error); ok {
+		return err.Error()
+	}
+	s, _ := r.(string)
+	return s
+}
+
+// TestNaNKeysAreNeverStored: a key not equal to itself can never be found
+// again, so each Get loads it for itself, and nothing is stored or leaked.
+func TestNaNKeysAreNeverStored(t *testing.T) {
+	var loads atomic.Int32
+	var evicted atomic.Int32
+	c := newCache(t, func(_ context.Context, k float64) (int, error) { return int(loads.Add(1)), nil },
+		&Options[float64, int]{MaxEntries: 4, OnEvict: func(float64, int, Reason) { evicted.Add(1) }})
+	nan := math.NaN()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 4 {
+		v, err := c.Get(ctx, nan)
+		if err != nil || v != 2*i+1 {
+			t.Fatalf("Get(NaN) #%d = %d, %v; want a fresh load (%d)", i, v, err, 2*i+1)
+		}
+		v, release, err := c.Acquire(context.Background(), nan)
+		if err != nil || v == 0 {
+			t.Fatalf("Acquire(NaN) = %d, %v", v, err)
+		}
+		release()
+	}
+	if err := c.Set(nan, 1); err == nil || !strings.Contains(err.Error(), "not equal to itself") {
+		t.Errorf("Set(NaN) = %v, want an error saying the key is not equal to itself", err)
+	}
+	if n := c.Len(); n != 0 {
+		t.Errorf("Len() = %d after NaN Gets, want 0", n)
+	}
+	c.mu.Lock()
+	inflight := c.loading.n
+	c.mu.Unlock()
+	if inflight != 0 {
+		t.Errorf("%d loads still registered after NaN Gets returned", inflight)
+	}
+	if s := c.Stats(); s.Misses != 8 || s.Loads != 8 || s.Hits != 0 {
+		t.Errorf("Stats() = %+v; want 8 misses and 8 loads", s)
+	}
+	c.Close()
+	if n := evicted.Load(); n != 0 {
+		t.Errorf("OnEvict ran %d times for values that were never stored", n)
+	}
+}
+
+// TestConcurrentCloseWaitsForCallbacks: every Close returns only after every
+// OnEvict(Closed) has run, except a Close called from inside one of them.
+func TestConcurrentCloseWaitsForCallbacks(t *testing.T) {
+	var c *KeyedCache[string, int]
+	inCallback := make(chan struct{})
+	finish := make(chan struct{})
+	var done, nested atomic.Int32
+	c = newCache(t, strlen, &Options[string, int]{OnEvict: func(k string, _ int, r Reason) {
+		if r != Closed {
+			return
+		}
+		c.Close() // nested: returns at once, or the first Close hangs
+		nested.Add(1)
+		if k == "a" {
+			close(inCallback)
+			<-finish
+		}
+		done.Add(1)
+	}})
+	c.Get(context.Background(), "a")
+	c.Get(context.Background(), "bb")
+	first := make(chan struct{})
+	go func() { c.Close(); close(first) }()
+	select {
+	case <-inCallback:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a Close nested in OnEvict(Closed) did not return")
+	}
+	second := make(chan struct{})
+	go func() { c.Close(); close(second) }()
+	select {
+	case <-second:
+		t.Fatal("a second Close returned while the first Close's callbacks were running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(finish)
+	returns(t, "both Closes", func() { <-first; <-second })
+	if n := done.Load(); n != 2 || nested.Load() != 2 {
+		t.Errorf("%d callbacks (%d nested Closes) had run when the second Close returned, want 2", n, nested.Load())
+	}
+}
+
+// TestOnEvictMayCallEveryMethod: an OnEvict may call any method of the
+// cache, for any key, the one being removed included.
+func TestOnEvictMayCallEveryMethod(t *testing.T) {
+	methods := []string{"Get", "Acquire", "Peek", "Set", "Delete", "Clear", "Len", "Keys", "All", "Stats"}
+	for _, m := range methods {
+		t.Run(m, func(t *testing.T) {
+			var c *KeyedCache[string, int]
+			var depth atomic.Int32
+			c = newCache(t, strlen, &Options[string, int]{MaxEntries: 2, OnEvict: func(k string, _ int, _ Reason) {
+				if depth.Add(1) > 3 {
+					return
+				}
+				ctx := context.Background()
+				switch m {
+				case "Get":
+					c.Get(ctx, k)
+				case "Acquire":
+					_, release, _ := c.Acquire(ctx, k)
+					release()
+				case "Peek":
+					c.Peek(k)
+				case "Set":
+					c.Set(k, 0)
+				case "Delete":
+					c.Delete(k)
+				case "Clear":
+					c.Clear()
+				case "Len":
+					c.Len()
+				case "Keys":
+					c.Keys()
+				case "All":
+					for range c.All() {
+					}
+				case "Stats":
+					c.Stats()
+				}
+			}})
+			returns(t, "operations whose OnEvict calls "+m, func() {
+				ctx := context.Background()
+				for _, k := range []string{"a", "bb", "ccc", "dddd"} {
+					c.Get(ctx, k)
+				}
+				c.Set("a", 9)
+				c.Delete("ccc")
+				c.Clear()
+				c.Get(ctx, "a")
+				c.Close()
+			})
+		})
+	}
+}
+
+// TestMissDoesNotCopyTheTable: no miss does work proportional to the
+// number of entries. Counted, not timed: the table's nodes touched by one
+// insert stay bounded while the table grows a hundredfold.
+func TestMissDoesNotCopyTheTable(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, nil)
+	ctx := context.Background()
+	depth := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		deepest := 0
+		var walk func(n *inner, d int)
+		walk = func(n *inner, d int) {
+			deepest = max(deepest, d)
+			for i := range n.child {
+				if p := n.child[i].Load(); p != nil && !p.leaf {
+					walk(asInner(p), d+1)
+				}
+			}
+		}
+		walk(&c.tab.root, 1)
+		return deepest
+	}
+	for k := range 1000 {
+		c.Get(ctx, k)
+	}
+	small := depth()
+	for k := range 100000 {
+		c.Get(ctx, k)
+	}
+	big := depth()
+	// A hash trie of 16-way nodes: depth grows by log16(100) ≈ 1.7 levels.
+	if big > small+4 || big > 12 {
+		t.Errorf("trie depth %d at 1e3 entries, %d at 1e5: an insert walks too far", small, big)
+	}
+	if got := c.Len(); got != 100000 {
+		t.Errorf("Len() = %d, want 100000", got)
+	}
+	for k := range 100000 {
+		if v, ok := c.Peek(k); !ok || v != k {
+			t.Fatalf("Peek(%d) = %d, %v", k, v, ok)
+		}
+	}
+	for k := range 100000 {
+		c.Delete(k)
+	}
+	c.mu.Lock()
+	empty := true
+	for i := range c.tab.root.child {
+		if c.tab.root.child[i].Load() != nil {
+			empty = false
+		}
+	}
+	c.mu.Unlock()
+	if !empty {
+		t.Error("the trie keeps inner nodes after every key was deleted")
+	}
+}
+
+// TestTrieCollisions drives the table with keys whose hashes collide in
+// every bit, through a cache whose hash is replaced, to cover chains.
+func TestTrieCollisions(t *testing.T) {
+	var tab table[int, int]
+	var mu sync.Mutex
+	var es []*entry[int, int]
+	mu.Lock()
+	for k := range 50 {
+		e := &entry[int, int]{key: k, hash: uint64(k % 3)}
+		tab.insertLocked(e)
+		es = append(es, e)
+	}
+	for _, e := range es {
+		if got := tab.lookup(e.hash, e.key); got != e {
+			t.Fatalf("lookup(%d) = %v", e.key, got)
+		}
+	}
+	for i, e := range es {
+		if i%2 == 0 {
+			tab.deleteLocked(e)
+		}
+	}
+	var left []int
+	tab.rangeLocked(func(e *entry[int, int]) bool { left = append(left, e.key); return true })
+	mu.Unlock()
+	slices.Sort(left)
+	for i, e := range es {
+		got := tab.lookup(e.hash, e.key)
+		if (i%2 == 0) != (got == nil) {
+			t.Fatalf("after deletes, lookup(%d) = %v", e.key, got)
+		}
+	}
+	if len(left) != 25 {
+		t.Errorf("range saw %v, want the 25 odd keys", left)
+	}
+}
