@@ -23,6 +23,7 @@ type KeyedCache[K comparable, V any] struct {
 	ttl          time.Duration
 	refreshAfter time.Duration
 	born         time.Time // origin of clock()
+	timed        bool      // TTL, ExpireAfter or RefreshAfter: now() reads the clock
 	hasher
 
 	tab     table[K, V]    // lock-free reads; writes under mu
@@ -40,8 +41,10 @@ type KeyedCache[K comparable, V any] struct {
 	awaiting   int                           // removed values whose OnEvict waits for a release
 	stats      counters                      // all but lock-free hits
 	closed     bool
-	closeDone  chan struct{} // closed once the first Close is over
-	closer     uint64        // goroutine of the first Close
+	closeDone  chan struct{}  // closed once the first Close is over
+	closer     uint64         // goroutine of the first Close
+	notifiers  map[uint64]int // goroutines of the cache running callbacks, by id (load.go)
+	idle       sync.Cond      // on mu: signalled when one of them is done
 }
 
 // A removal is a value that left the cache, whose OnEvict call is pending.
@@ -72,7 +75,9 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		born:         time.Now(),
 		hasher:       newHasher[K](),
 		refreshing:   make(map[K]*entry[K, V]),
+		notifiers:    make(map[uint64]int),
 	}
+	c.idle.L = &c.mu
 	c.order.at = plinks[K, V]
 	c.loading.at = plinks[K, V]
 	c.exp.ttl.at = tlinks[K, V]
@@ -80,6 +85,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		c.ttl = 0
 		c.exp.wheel = newWheel[K, V](0)
 	}
+	c.timed = c.ttl > 0 || c.expireAfter != nil || c.refreshAfter > 0
 	c.rec.max = opts.MaxEntries
 	if opts.Policy == TinyLFU {
 		c.tiny = tinylfu.New[*entry[K, V]](opts.MaxEntries)
@@ -153,7 +159,7 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire
 			c.mu.Unlock()
 			return zero, nil, ErrClosed
 		}
-		now := c.clock()
+		now := c.now()
 		out := c.sweepLocked(now, nil)
 		e := c.tab.lookup(h, key)
 		if e != nil && live(e.st.Load()) && e.expiredAt(now) {
@@ -270,7 +276,7 @@ func (c *KeyedCache[K, V]) leasedTo(e *entry[K, V], l *load[K, V], acquire bool,
 // what that removes: the value it replaces, what the bound evicts, and e
 // itself if it is born expired.
 func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.Duration, hasLife bool, out []removal[K, V]) []removal[K, V] {
-	now := c.clock()
+	now := c.now()
 	if !hasLife {
 		life = c.ttl
 	}
@@ -285,6 +291,18 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 			c.drainLocked() // the hits on old came first
 			out = c.removeLocked(old, Replaced, out)
 		}
+	}
+	if hasLife && life <= 0 {
+		// Born expired: the Gets of its load receive it, but it never
+		// takes a place in the cache, and so evicts nothing.
+		if l.of == nil {
+			c.tab.deleteLocked(e)
+		}
+		e.st.Store(uint64(l.leases))
+		l.leased = l.leases > 0
+		return c.retireLocked(e, Expired, out)
+	}
+	if l.of != nil {
 		c.tab.insertLocked(e)
 	}
 	c.live++
@@ -296,11 +314,8 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 	admitted := c.admitLocked(e, &out)
 	e.st.Store(uint64(l.leases))
 	l.leased = l.leases > 0
-	switch {
-	case !admitted:
+	if !admitted {
 		out = c.removeLocked(e, Evicted, out)
-	case hasLife && life <= 0:
-		out = c.removeLocked(e, Expired, out)
 	}
 	return out
 }
@@ -315,6 +330,12 @@ func (c *KeyedCache[K, V]) removeLocked(e *entry[K, V], why Reason, out []remova
 		c.exp.removeLocked(e)
 	}
 	c.live--
+	return c.retireLocked(e, why, out)
+}
+
+// retireLocked counts e's removal and hands it to OnEvict, through out, or
+// to its last lease.
+func (c *KeyedCache[K, V]) retireLocked(e *entry[K, V], why Reason, out []removal[K, V]) []removal[K, V] {
 	switch why {
 	case Evicted:
 		c.stats.evictions++
@@ -343,7 +364,7 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 // count in Stats, does not change the LRU order and has no side effect.
 func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 	e := c.tab.lookup(c.hash(key), key)
-	if e == nil || !live(e.st.Load()) || e.expiredAt(c.clock()) {
+	if e == nil || !live(e.st.Load()) || e.expiredAt(c.now()) {
 		var zero V
 		return zero, false
 	}
@@ -357,10 +378,12 @@ func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 func (c *KeyedCache[K, V]) Delete(key K) bool {
 	h := c.hash(key)
 	c.mu.Lock()
-	now := c.clock()
+	now := c.now()
 	out := c.sweepLocked(now, nil)
 	if r := c.refreshing[key]; r != nil {
-		r.ld.cancel()
+		if r.waiters == 0 {
+			r.ld.cancel() // else Gets wait for it: it is their load now
+		}
 		c.staleLocked(r, r.ld)
 	}
 	found := false
@@ -395,9 +418,9 @@ func (c *KeyedCache[K, V]) Clear() {
 // with Expired) and makes every load in flight stale; with cancel, or for
 // refreshes, it cancels them too.
 func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, V] {
-	out := c.sweepLocked(c.clock(), nil)
+	out := c.sweepLocked(c.now(), nil)
 	for e := c.loading.head; e != nil; e = e.pl.next {
-		if cancel || e.ld.of != nil {
+		if cancel || (e.ld.of != nil && e.waiters == 0) {
 			e.ld.cancel()
 		}
 		c.staleLocked(e, e.ld)
@@ -412,7 +435,7 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 // Len returns the number of live values. It has no side effect.
 func (c *KeyedCache[K, V]) Len() int {
 	c.mu.Lock()
-	n := c.live - c.expiredLocked(c.clock())
+	n := c.live - c.expiredLocked(c.now())
 	c.mu.Unlock()
 	return n
 }
@@ -425,7 +448,7 @@ func (c *KeyedCache[K, V]) Keys() []K {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.drainLocked()
-	now := c.clock()
+	now := c.now()
 	keys := make([]K, 0, c.live)
 	c.ascendLocked(func(e *entry[K, V]) bool {
 		if !e.expiredAt(now) {
@@ -445,7 +468,7 @@ func (c *KeyedCache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		c.mu.Lock()
 		c.drainLocked()
-		now := c.clock()
+		now := c.now()
 		snap := make([]*entry[K, V], 0, c.live)
 		c.ascendLocked(func(e *entry[K, V]) bool {
 			if !e.expiredAt(now) {
@@ -475,7 +498,7 @@ func (c *KeyedCache[K, V]) Stats() Stats {
 		Evictions:       c.stats.evictions,
 		Expirations:     c.stats.expirations,
 		LoadTime:        c.stats.loadTime,
-		Entries:         c.live - c.expiredLocked(c.clock()),
+		Entries:         c.live - c.expiredLocked(c.now()),
 		Refreshes:       c.stats.refreshes,
 		AwaitingRelease: c.awaiting,
 	}
@@ -492,10 +515,14 @@ func (c *KeyedCache[K, V]) Stats() Stats {
 // called from a Loader, which it would wait for. It takes time
 // proportional to the number of entries.
 func (c *KeyedCache[K, V]) Close() error {
+	id := goid()
 	c.mu.Lock()
+	// A Close called from a callback that the cache's own goroutine runs
+	// (a refresh's OnEvict) must not wait for that goroutine.
+	_, inCallback := c.notifiers[id]
 	if c.closed {
 		done := c.closeDone
-		nested := c.closer == goid()
+		nested := c.closer == id || inCallback
 		c.mu.Unlock()
 		if !nested {
 			<-done
@@ -504,12 +531,23 @@ func (c *KeyedCache[K, V]) Close() error {
 	}
 	c.closed = true
 	c.closeDone = make(chan struct{})
-	c.closer = goid()
+	c.closer = id
 	out := c.resetAllLocked(Closed, true)
 	clear(c.refreshing)
 	c.mu.Unlock()
 	defer close(c.closeDone)
-	defer c.running.Wait()
+	defer c.awaitIdle(id)
 	c.notify(out)
 	return nil
+}
+
+// awaitIdle waits for every load to finish and for every goroutine of the
+// cache that runs callbacks, the caller's own (id) excepted.
+func (c *KeyedCache[K, V]) awaitIdle(id uint64) {
+	c.running.Wait()
+	c.mu.Lock()
+	for len(c.notifiers) > 1 || (len(c.notifiers) == 1 && c.notifiers[id] == 0) {
+		c.idle.Wait()
+	}
+	c.mu.Unlock()
 }

@@ -125,7 +125,8 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 	hasLife := false
 	if err == nil && c.expireAfter != nil && !c.isStale(l) {
 		// Outside the lock, as documented; the load may go stale meanwhile.
-		life, hasLife = c.expireAfter(e.key, val), true
+		life, err = c.lifetime(e.key, val)
+		hasLife = err == nil
 	}
 	c.mu.Lock()
 	c.stats.loadTime += took
@@ -166,8 +167,38 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 	}
 	c.mu.Unlock()
 	l.cancel()
+	if len(out) == 0 {
+		c.running.Done()
+		return
+	}
+	// A refresh nobody joined: this goroutine of the cache runs the
+	// callbacks. It stays registered, so that Close waits for them, unless
+	// one of them is the Close.
+	id := goid()
+	c.mu.Lock()
+	c.notifiers[id]++
+	c.mu.Unlock()
 	c.running.Done()
+	defer func() {
+		c.mu.Lock()
+		if c.notifiers[id]--; c.notifiers[id] == 0 {
+			delete(c.notifiers, id)
+		}
+		c.idle.Broadcast()
+		c.mu.Unlock()
+	}()
 	c.notify(out)
+}
+
+// lifetime calls ExpireAfter, turning a panic into the load's error: the
+// Gets waiting for the load must not hang, and the value is not stored.
+func (c *KeyedCache[K, V]) lifetime(key K, val V) (life time.Duration, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return c.expireAfter(key, val), nil
 }
 
 // isStale reports whether l has gone stale, taking mu.

@@ -110,18 +110,30 @@ func (m *model) touch(k int) {
 	m.lru = append(m.lru, k)
 }
 
-// store makes v the value of k, created now, as a load or Set does.
-func (m *model) store(k, v int, now time.Time) *mval {
+// store makes v the value of k, created now, as a load or Set does; leases
+// are the Acquires that receive it. A value born expired (ExpireAfter <= 0)
+// is handed to them but takes no place in the cache: it evicts nothing.
+func (m *model) store(k, v int, now time.Time, leases int) *mval {
 	if _, ok := m.vals[k]; ok {
 		m.remove(k, Replaced)
 	}
-	if m.tiny == nil && m.max > 0 && len(m.lru) >= m.max {
-		m.remove(m.lru[0], Evicted)
-	}
-	e := &mval{k: k, v: v}
+	e := &mval{k: k, v: v, leases: leases}
 	life := m.ttl
 	if m.expireAfter {
 		life = modelLife(k, v)
+		if life <= 0 {
+			m.stats.Expirations++
+			e.removed, e.why = true, Expired
+			if e.leases > 0 {
+				m.awaiting++
+			} else {
+				m.evicted = append(m.evicted, fmt.Sprintf("%d=%d:%v", k, v, Expired))
+			}
+			return e
+		}
+	}
+	if m.tiny == nil && m.max > 0 && len(m.lru) >= m.max {
+		m.remove(m.lru[0], Evicted)
 	}
 	if life > 0 {
 		e.expires = now.Add(life)
@@ -175,13 +187,13 @@ func (m *model) get(k int, now time.Time, acquire bool) (int, error) {
 	m.loads++
 	m.stats.Loads++
 	v := k*1000 + m.loads
-	e := m.store(k, v, now)
+	leases := 0
 	if acquire {
-		e.leases++
-		m.held = append(m.held, e)
+		leases = 1
 	}
-	if m.expireAfter && modelLife(k, v) <= 0 && m.vals[k] == e {
-		m.remove(k, Expired)
+	e := m.store(k, v, now, leases)
+	if acquire {
+		m.held = append(m.held, e)
 	}
 	return v, nil
 }
@@ -197,17 +209,12 @@ func (m *model) refresh(e *mval, now time.Time) {
 	}
 	m.loads++
 	m.stats.Loads++
-	v := e.k*1000 + m.loads
-	if n := m.store(e.k, v, now); m.expireAfter && modelLife(e.k, v) <= 0 && m.vals[e.k] == n {
-		m.remove(e.k, Expired)
-	}
+	m.store(e.k, e.k*1000+m.loads, now, 0)
 }
 
 func (m *model) set(k, v int, now time.Time) {
 	m.sweep(now)
-	if e := m.store(k, v, now); m.expireAfter && modelLife(k, v) <= 0 && m.vals[k] == e {
-		m.remove(k, Expired)
-	}
+	m.store(k, v, now, 0)
 }
 
 func (m *model) release() {

@@ -34,7 +34,7 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	now := c.clock()
+	now := c.now()
 	out := c.sweepLocked(now, nil)
 	if r := c.refreshing[key]; r != nil {
 		c.staleLocked(r, r.ld)
@@ -48,6 +48,7 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 		}
 	}
 	e := &entry[K, V]{key: key, hash: h, val: value, wpos: unscheduled}
+	e.st.Store(stLoading) // not live before storeLocked has placed it
 	c.tab.insertLocked(e)
 	out = c.storeLocked(e, &load[K, V]{}, life, hasLife, out)
 	c.mu.Unlock()
