@@ -1,16 +1,36 @@
 // Package keyedcache builds an expensive value once per key and shares it
-// safely: a generic keyed singleton, with an optional LRU bound, an optional
-// time to live, eviction callbacks and statistics.
+// safely: a generic keyed singleton, with an optional bound (exact LRU or
+// TinyLFU), expiry (a TTL, or a lifetime per value), refresh-ahead, leases
+// that keep a value alive while it is in use, eviction callbacks and
+// statistics.
 //
 // The typical value is something that is costly to create and meant to be
-// reused: an API client with its connection pool, a compiled template, a
-// parsed configuration. The key is whatever makes two such values different.
+// reused: an API client with its connection pool, a database pool, a
+// compiled template, a parsed configuration. The key is whatever makes two
+// such values different.
 //
-//	clients, err := keyedcache.New(func(ctx context.Context, cfg Config) (*Client, error) {
-//		return Dial(ctx, cfg)
-//	}, &keyedcache.Options[Config, *Client]{MaxEntries: 64, TTL: time.Hour})
+//	pools, err := keyedcache.New(func(ctx context.Context, tenant string) (*sql.DB, error) {
+//		return sql.Open("pgx", dsn(tenant))
+//	}, &keyedcache.Options[string, *sql.DB]{
+//		MaxEntries: 64,
+//		OnEvict:    func(_ string, db *sql.DB, _ keyedcache.Reason) { db.Close() },
+//	})
 //	...
-//	client, err := clients.Get(ctx, cfg)
+//	db, release, err := pools.Acquire(ctx, tenant)
+//	if err != nil { ... }
+//	defer release()
+//
+// # Get or Acquire
+//
+// Get returns the shared value; the cache may remove it at any time after
+// (to make room, because it expired, or on Delete, Clear or Close), and
+// OnEvict then runs at once. Use Get when OnEvict does not dispose of the
+// value, or when a caller's use is over before anything could remove it.
+// Acquire returns the value and a release function, and holds OnEvict back
+// until the last holder has released it: use Acquire, with defer release(),
+// when OnEvict closes the value (a pool, a client, a file) and callers use
+// it for a while. A hit through Acquire costs one atomic operation more than
+// Get, and allocates its release function.
 //
 // # Contract
 //
@@ -28,7 +48,8 @@
 // receives a [*PanicError] holding the panic value and stack, and the key can
 // be loaded again. If it calls [runtime.Goexit] (t.FailNow does), the
 // goroutine it runs in ends, as Goexit must (so a Get that ran it does not
-// return), and every other Get waiting on it receives [ErrLoaderExited].
+// return), and every other Get waiting on it receives [ErrLoaderExited]. A
+// panicking ExpireAfter fails the load in the same way.
 //
 // Cancellation. A Get whose context ends while it waits returns ctx.Err() at
 // once; the load goes on for the others. The Loader's context carries the
@@ -37,34 +58,59 @@
 // then abandoned: its result is not stored, and the next Get starts afresh).
 // Close cancels it too.
 //
-// Delete, Clear and Close during a load make the load stale: its waiters still
-// receive its result, but it is not stored, and the next Get loads afresh.
-// After Clear returns, no Get that starts returns a value whose load began
-// before the Clear.
+// Delete, Clear, Set and Close during a load make the load stale: its waiters
+// still receive its result (they own it: it is never stored and gets no
+// OnEvict), and the next Get loads afresh. After Clear returns, no Get that
+// starts returns a value whose load began before the Clear.
+//
+// Every value a load returns that is not stale is stored, and so leaves
+// exactly once, with one OnEvict: a value that TinyLFU turns away is evicted
+// at once (Evicted), and one whose lifetime is not positive expires at once
+// (Expired), after the Gets waiting for its load have received it.
 //
 // OnEvict is called exactly once for every value that the cache stored and
-// then removed, with a [Reason]. It runs outside the cache's locks, so it may
-// call the cache, in the goroutine of the call that removed the value and
-// before that call returns: after Clear or Close returns, every callback for
-// what it removed has run. A value evicted to make room for a new one is
-// removed by the goroutine that completes the load, before the Gets waiting
-// for that load return.
+// then removed, with a [Reason]. It runs outside the cache's locks and may
+// call any method of the cache, Get of the very key being removed and Close
+// included, without deadlock. It runs in the goroutine of the call that
+// removed the value, before that call returns (so after Clear or Close
+// returns, every callback for what it removed has run), with three
+// exceptions: a value removed while leased is handed to OnEvict by its last
+// release, in the releasing goroutine; a value evicted, replaced or expired
+// when a load completes is handed to OnEvict by a Get that receives that
+// load's value (the one that ran it, or the first waiter to wake); and the
+// callbacks of a refresh that no Get joined run in the refresh's goroutine,
+// which Close waits for.
 //
-// Close removes every value with reason [Closed], cancels the loads in
-// flight and waits for their Loaders to return; later Gets return
-// [ErrClosed]. Close is idempotent. No goroutine started by the cache outlives
-// a Close.
+// Close removes every value with reason [Closed], cancels every load and
+// refresh in flight (stale ones included), waits for their Loaders to
+// return, and then returns; later Gets return [ErrClosed]. Close is
+// idempotent, and every Close, concurrent ones included, returns only after
+// every OnEvict(Closed) has run, except for leased values (their OnEvict
+// waits for the release, which Close does not wait for) and for a Close
+// called from inside an OnEvict(Closed), which returns at once. A Loader must
+// not call Close, which would wait for it. No goroutine started by the cache
+// outlives a Close.
 //
-// # Bounds and expiry
+// Removed means released: once a value has left and its OnEvict has run, the
+// cache holds no reference to it.
 //
-// With Options.MaxEntries, inserting beyond the bound evicts the least
-// recently used value. Recency is exact when calls do not overlap: hits that
-// never overlap (one goroutine replaying a trace, or goroutines that hand the
-// cache on to each other) give exactly the order of a textbook LRU. Hits take
-// no lock: each appends its entry to a small buffer of its goroutine's
-// stripe, and the next call that takes the lock (to insert, evict or list
-// keys) applies the buffered hits first, in order; a hit from another stripe
-// than the previous one applies the buffers before it records itself.
+// Odd keys. A key not equal to itself (a NaN) could never be found again: it
+// is never stored, each Get loads it for itself, and Set refuses it with an
+// error. A key whose dynamic type is not hashable (K = any holding a slice)
+// panics in every method, as a map index would, and leaves the cache usable.
+//
+// # Bounds: LRU and TinyLFU
+//
+// With Options.MaxEntries, storing beyond the bound evicts a value. Under
+// the default [LRU] policy it is the least recently used one, and Keys and
+// All list least recently used first. Recency is exact when calls do not
+// overlap: hits that never overlap (one goroutine replaying a trace, or
+// goroutines that hand the cache on to each other) give exactly the order of
+// a textbook LRU. Hits take no lock: each appends its entry to a small buffer
+// of its goroutine's stripe, and the next call that takes the lock (to store,
+// evict, remove or list) applies the buffered hits first, in order; a hit
+// from another stripe than the previous one applies the buffers before it
+// records itself.
 //
 // Once hits are seen to overlap (a hit finds the lock taken while the
 // previous hit came from another stripe), the cache approximates, so that
@@ -75,27 +121,65 @@
 // the relative order of rarely hit keys is what may be lost. The cache returns
 // to the exact order when four drains in a row find only one stripe in use.
 //
+// The [TinyLFU] policy (window TinyLFU, after Caffeine) keeps a compact
+// count of how often each key was asked for lately, lets a new value into a
+// small LRU window, and admits the window's oldest value into the main
+// region (a segmented LRU) only if its key has been asked for more often
+// than the key it would push out; the window's size adapts to the workload.
+// Choose it for a general-purpose cache where some keys are asked for far
+// more than others, or where scans and loops occur: it keeps more hits than
+// LRU on such traces (the trace tests pin its figures). It gives up the
+// exact LRU order and costs more per miss. Under it, Keys and All list the
+// window, then the probation segment, then the protected segment, each least
+// recently used first. For a keyed singleton of clients and pools, LRU is
+// usually the right choice.
+//
+// # Expiry and refresh
+//
 // With Options.TTL, a value expires TTL after it was created (reads do not
-// extend it). An expired value is invisible at once to Get, Peek, Len and
-// Keys; the next Get reloads it. There is no background goroutine: expired
-// values are removed, with reason [Expired], by the next call that writes or
-// scans (a Get that misses, Delete, Clear, Close, Len, Keys, Stats). Lookups
-// that hit and Peek do not remove anything.
+// extend it). With Options.ExpireAfter, which replaces TTL, each stored value
+// gets its own lifetime, such as a token's expires_in minus a margin. An
+// expired value is invisible at once to Get, Peek, Len, Keys and All; the
+// next Get reloads it. A lifetime too large to add to the clock means never.
+//
+// There is no background goroutine for expiry: expired values are removed,
+// with reason [Expired], by the next Get that misses, Acquire that misses,
+// Set, Delete, Clear or Close, whose OnEvict calls then run in that call.
+// Hits and the read-only calls (Peek, Len, Keys, All, Stats) never remove
+// anything and never call OnEvict: a metrics scraper cannot close a pool.
+// Values with one TTL are swept in creation order; values with lifetimes
+// from ExpireAfter through a hierarchical timer wheel, at a cost per removed
+// value that does not grow with the number of entries.
+//
+// With Options.RefreshAfter, a Get or Acquire that hits a value at least
+// that old returns it at once and starts, unless one is running, a reload of
+// the key in a goroutine of the cache (its context keeps the hitting call's
+// values, not its cancellation). On success the new value replaces the old
+// one (OnEvict(old, Replaced), held back while leased) and its lifetime
+// starts anew; on failure the old value stays until it expires, and no new
+// refresh of that key starts before another RefreshAfter has passed. A Get
+// that finds the value expired while its refresh runs joins the refresh
+// (counted as a Miss and as Shared). Delete, Clear and Close cancel a refresh
+// that no Get has joined; Set makes it stale.
 //
 // # Costs
 //
-// A miss that starts a load with a context that cannot end runs the Loader
-// in place; with one that can, it starts a goroutine for it, so that the
-// Get can leave early.
+// A hit hashes the key, walks a hash trie through atomic pointers (no lock,
+// no allocation), and adds one to a counter in a stripe that belongs to the
+// calling goroutine (with MaxEntries, it also appends to a buffer); with a
+// TTL or ExpireAfter it reads the monotonic clock. Strings and integer keys
+// hash through a short path; other key types through
+// [hash/maphash.Comparable].
 //
-// A hit reads an atomically published map and, in a stripe that belongs to
-// the calling goroutine, adds one to a counter (and, with MaxEntries, appends
-// to a buffer). It takes no lock and allocates nothing; with TTL it also reads
-// the monotonic clock. Misses, stores and removals take one mutex. New keys go
-// into a second map that readers reach under the mutex until enough of them
-// have missed there to pay for promoting it, as sync.Map did before Go 1.24;
-// a cache whose keys keep changing pays more per store than one whose keys
-// settle, which is the case it is built for.
+// A miss takes the cache's mutex twice (to register its load and to store
+// its value) and allocates twice (the entry, which is also the load's
+// placeholder, and the load's state, which is the Loader's context). It runs
+// the Loader in place when its context cannot end; with one that can, it
+// starts a goroutine for it, so that the Get can leave early. No Get, Set or
+// Delete does work proportional to the number of entries: the table never
+// copies or rehashes (a store allocates at most the trie nodes on one path),
+// and removed entries are unlinked at once. Clear, Close, Keys and All take
+// time proportional to the number of entries, by nature.
 //
 // Stats are always on: the lock-free hit counters are striped, the others are
 // kept under the mutex.

@@ -24,7 +24,7 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, error)
 // an unbounded cache whose values never expire.
 type Options[K comparable, V any] struct {
 	// MaxEntries bounds the number of values kept. When a new value would
-	// exceed it, the least recently used value is evicted. 0 means unbounded.
+	// exceed it, Policy chooses a value to evict. 0 means unbounded.
 	MaxEntries int
 
 	// Policy chooses which value MaxEntries evicts: LRU (the zero value) or
@@ -32,7 +32,8 @@ type Options[K comparable, V any] struct {
 	Policy Policy
 
 	// TTL, when positive, makes each value expire TTL after it was created
-	// (expire-after-create; reads do not extend it). 0 means never.
+	// (expire-after-create; reads do not extend it). 0 means never, and so
+	// does a TTL too large to add to the clock.
 	TTL time.Duration
 
 	// ExpireAfter, if not nil, gives each value about to be stored its own
@@ -49,12 +50,13 @@ type Options[K comparable, V any] struct {
 
 	// OnEvict, if not nil, is called exactly once for every value the cache
 	// stored and then removed, with the reason. It runs outside the cache's
-	// locks, in the goroutine of the call that removed the value, before that
-	// call returns; it may call the cache. It must not panic: the panic
-	// would reach that call's caller, or, for a value evicted to make room
-	// for a new one, the goroutine that ran the load (the Get's own, or a
-	// goroutine of the cache's, where it would end the program). The Gets
-	// waiting on that load are released either way.
+	// locks and may call any method of the cache, Close included. It runs
+	// in the goroutine of the call that removed the value, before that call
+	// returns, except as the package documentation details (a leased value:
+	// at its last release; a removal made when a load completes: in a Get
+	// that receives the load's value; a refresh nobody joined: in the
+	// refresh's goroutine). It should not panic: the panic reaches that
+	// goroutine's caller, or, in a refresh's goroutine, ends the program.
 	OnEvict func(key K, value V, reason Reason)
 }
 
