@@ -1,6 +1,7 @@
 // Command basic shows the generic cache on its own: one connection pool per
 // database address, built once and shared by every goroutine that asks,
-// with an LRU bound, a time to live, an eviction callback and statistics.
+// with a bound, a lifetime per pool, refresh-ahead, leases that keep a pool
+// open while it is in use, an eviction callback and statistics.
 //
 //	go run ./examples/basic
 package main
@@ -20,26 +21,32 @@ import (
 )
 
 // Pool stands for anything slow to build and meant to be shared: here, a
-// pool of database connections to one address.
+// pool of database connections to one address, whose credentials last for
+// Lifetime.
 type Pool struct {
-	Addr   string
-	Build  int // 1 for the first pool built for Addr, 2 for the next, ...
-	closed atomic.Bool
+	Addr     string
+	Build    int // 1 for the first pool built for Addr, 2 for the next, ...
+	Lifetime time.Duration
+	closed   atomic.Bool
 }
 
 // Close releases the pool; the cache's OnEvict calls it.
 func (p *Pool) Close() { p.closed.Store(true) }
 
+// Closed reports whether Close was called.
+func (p *Pool) Closed() bool { return p.closed.Load() }
+
 func main() {
-	if err := run(context.Background(), os.Stdout, 20*time.Millisecond, 300*time.Millisecond); err != nil {
+	if err := run(context.Background(), os.Stdout, 20*time.Millisecond, time.Second, func() {}); err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(1)
 	}
 }
 
 // run prints the demonstration to w. dial is how long building a pool
-// takes; ttl is how long a pool lives.
-func run(ctx context.Context, w io.Writer, dial, ttl time.Duration) error {
+// takes; life is how long its credentials last; settle waits until a
+// background refresh has finished (in a test, synctest.Wait).
+func run(ctx context.Context, w io.Writer, dial, life time.Duration, settle func()) error {
 	var (
 		mu     sync.Mutex
 		builds = map[string]int{}
@@ -54,10 +61,14 @@ func run(ctx context.Context, w io.Writer, dial, ttl time.Duration) error {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		return &Pool{Addr: addr, Build: n}, nil
+		return &Pool{Addr: addr, Build: n, Lifetime: life}, nil
 	}, &keyedcache.Options[string, *Pool]{
 		MaxEntries: 2,
-		TTL:        ttl,
+		// Each pool expires when its credentials do.
+		ExpireAfter: func(_ string, p *Pool) time.Duration { return p.Lifetime },
+		// A pool half way through its life is rebuilt in the background,
+		// while callers go on using the old one.
+		RefreshAfter: life / 2,
 		OnEvict: func(addr string, p *Pool, why keyedcache.Reason) {
 			p.Close()
 			fmt.Fprintf(w, "  OnEvict: closed %s build %d (%v)\n", addr, p.Build, why)
@@ -81,30 +92,53 @@ func run(ctx context.Context, w io.Writer, dial, ttl time.Duration) error {
 		return err
 	}
 	s := pools.Stats()
-	fmt.Fprintf(w, "  pools built: %d, one per address; the other %d Gets shared them\n", s.Loads, 100-s.Loads)
-	fmt.Fprintf(w, "  (%d joined a build in flight, %d found the pool ready)\n", s.Shared, s.Hits)
+	fmt.Fprintf(w, "  %d pools built, one per address: the other %d Gets were served by those builds\n", s.Loads, 100-s.Loads)
+	fmt.Fprintf(w, "  (%d waited for a build already in flight, %d found a pool ready)\n", s.Shared, s.Hits)
 
-	fmt.Fprintln(w, "2. a third database, with MaxEntries 2, evicts the least recently used pool:")
-	if _, err := pools.Get(ctx, "db-eu:5432"); err != nil { // db-eu is now the most recent
-		return err
-	}
-	if _, err := pools.Get(ctx, "db-ap:5432"); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "  cached now, least recently used first: %v\n", pools.Keys())
-
-	fmt.Fprintf(w, "3. after the TTL (%v) every pool has expired; the next Get builds a new one:\n", ttl)
-	time.Sleep(ttl + ttl/10)
-	p, err := pools.Get(ctx, "db-eu:5432")
+	fmt.Fprintln(w, "2. a pool in use is never closed under its user:")
+	eu, release, err := pools.Acquire(ctx, "db-eu:5432")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  db-eu:5432 is now build %d\n", p.Build)
+	if _, err := pools.Get(ctx, "db-us:5432"); err != nil { // db-eu is now the least recently used
+		return err
+	}
+	if _, err := pools.Get(ctx, "db-ap:5432"); err != nil { // a third pool: MaxEntries 2 evicts db-eu
+		return err
+	}
+	fmt.Fprintf(w, "  db-eu was evicted while leased: cached now %v, db-eu closed: %v, awaiting release: %d\n",
+		pools.Keys(), eu.Closed(), pools.Stats().AwaitingRelease)
+	release() // the last lease: OnEvict runs now, here
+	fmt.Fprintf(w, "  after release, db-eu closed: %v\n", eu.Closed())
+
+	fmt.Fprintf(w, "3. after %v, a Get returns the pool at once and rebuilds it in the background:\n", life/2)
+	time.Sleep(life / 2)
+	us, err := pools.Get(ctx, "db-us:5432")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  the Get returned build %d\n", us.Build)
+	time.Sleep(2 * dial)
+	settle()
+	if us, err = pools.Get(ctx, "db-us:5432"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  the next Get returns build %d\n", us.Build)
+
+	fmt.Fprintf(w, "4. a pool not asked for again expires with its credentials (%v):\n", life)
+	time.Sleep(life / 2)
+	ap, err := pools.Get(ctx, "db-ap:5432")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  db-ap:5432 is now build %d\n", ap.Build)
 
 	s = pools.Stats()
-	fmt.Fprintln(w, "4. statistics:")
-	fmt.Fprintf(w, "  hits %d, misses %d (of which %d shared a build), loads %d\n", s.Hits, s.Misses, s.Shared, s.Loads)
-	fmt.Fprintf(w, "  evictions %d, expirations %d, entries %d, hit ratio %.2f\n", s.Evictions, s.Expirations, s.Entries, s.HitRatio())
-	fmt.Fprintln(w, "5. Close closes what is left:")
+	fmt.Fprintln(w, "5. statistics:")
+	fmt.Fprintf(w, "  %d Gets: %d hits, %d misses; %d of the misses waited for a build in flight, so %d builds ran\n",
+		s.Hits+s.Misses, s.Hits, s.Misses, s.Shared, s.Loads)
+	fmt.Fprintf(w, "  (%d of them refreshes); hit ratio %.2f counts only Gets that found a pool ready\n", s.Refreshes, s.HitRatio())
+	fmt.Fprintf(w, "  evictions %d, expirations %d, pools cached %d\n", s.Evictions, s.Expirations, s.Entries)
+	fmt.Fprintln(w, "6. Close closes what is left:")
 	return pools.Close()
 }

@@ -14,24 +14,30 @@ import (
 func TestRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out bytes.Buffer
-		if err := run(context.Background(), &out, 20*time.Millisecond, 300*time.Millisecond); err != nil {
+		if err := run(context.Background(), &out, 20*time.Millisecond, time.Second, synctest.Wait); err != nil {
 			t.Fatalf("run: %v\n%s", err, out.String())
 		}
 		want := `1. 100 goroutines ask for the pools of 2 databases at once:
-  pools built: 2, one per address; the other 98 Gets shared them
-  (98 joined a build in flight, 0 found the pool ready)
-2. a third database, with MaxEntries 2, evicts the least recently used pool:
-  OnEvict: closed db-us:5432 build 1 (Evicted)
-  cached now, least recently used first: [db-eu:5432 db-ap:5432]
-3. after the TTL (300ms) every pool has expired; the next Get builds a new one:
-  OnEvict: closed db-eu:5432 build 1 (Expired)
+  2 pools built, one per address: the other 98 Gets were served by those builds
+  (98 waited for a build already in flight, 0 found a pool ready)
+2. a pool in use is never closed under its user:
+  db-eu was evicted while leased: cached now [db-us:5432 db-ap:5432], db-eu closed: false, awaiting release: 1
+  OnEvict: closed db-eu:5432 build 1 (Evicted)
+  after release, db-eu closed: true
+3. after 500ms, a Get returns the pool at once and rebuilds it in the background:
+  the Get returned build 1
+  OnEvict: closed db-us:5432 build 1 (Replaced)
+  the next Get returns build 2
+4. a pool not asked for again expires with its credentials (1s):
   OnEvict: closed db-ap:5432 build 1 (Expired)
-  db-eu:5432 is now build 2
-4. statistics:
-  hits 1, misses 102 (of which 98 shared a build), loads 4
-  evictions 1, expirations 2, entries 1, hit ratio 0.01
-5. Close closes what is left:
-  OnEvict: closed db-eu:5432 build 2 (Closed)
+  db-ap:5432 is now build 2
+5. statistics:
+  106 Gets: 4 hits, 102 misses; 98 of the misses waited for a build in flight, so 5 builds ran
+  (1 of them refreshes); hit ratio 0.04 counts only Gets that found a pool ready
+  evictions 1, expirations 1, pools cached 2
+6. Close closes what is left:
+  OnEvict: closed db-us:5432 build 2 (Closed)
+  OnEvict: closed db-ap:5432 build 2 (Closed)
 `
 		if got := out.String(); got != want {
 			t.Errorf("output:\n%s\nwant:\n%s", got, want)
