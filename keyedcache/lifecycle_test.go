@@ -423,19 +423,21 @@ func TestCloseDoesNotWaitForLeases(t *testing.T) {
 	}
 }
 
-// TestLeasesUnderConcurrency hammers Acquire, release, Delete, Clear and the
-// bound at once, and checks the promise of a lease: no value is disposed of
+// TestLeasesUnderConcurrency hammers Acquire, release, Delete, Set, Clear and
+// the bound at once, and checks the promise of a lease: no value is disposed of
 // (OnEvict) while a lease on it is held, every value gets at most one
-// OnEvict, and none waits for a release after the last one.
+// OnEvict, every value Set gets exactly one once the cache is closed, and
+// none waits for a release after the last one.
 func TestLeasesUnderConcurrency(t *testing.T) {
 	type state struct {
 		leases   int
 		disposed int
 	}
 	var (
-		mu   sync.Mutex
-		vals = map[int64]*state{}
-		next atomic.Int64
+		mu      sync.Mutex
+		vals    = map[int64]*state{}
+		next    atomic.Int64
+		setVals sync.Map // values stored by Set, which must each get one OnEvict
 	)
 	get := func(v int64) *state {
 		s := vals[v]
@@ -506,6 +508,11 @@ func TestLeasesUnderConcurrency(t *testing.T) {
 					held = slices.Delete(held, j, j+1)
 				case op < 15:
 					c.Delete(k)
+				case op < 16:
+					v := next.Add(1)
+					if c.Set(k, v) == nil {
+						setVals.Store(v, true)
+					}
 				case op < 17 && i%97 == 0:
 					c.Clear()
 				default:
@@ -529,6 +536,12 @@ func TestLeasesUnderConcurrency(t *testing.T) {
 			t.Errorf("test bug: value %d has %d leases", v, s.leases)
 		}
 	}
+	setVals.Range(func(v, _ any) bool {
+		if s := vals[v.(int64)]; s == nil || s.disposed != 1 {
+			t.Errorf("value %d stored by Set: not exactly one OnEvict (%+v)", v, s)
+		}
+		return true
+	})
 
 }
 
@@ -1678,4 +1691,211 @@ func TestReadsHaveNoSideEffect(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestSetPublishesOnlyOnceStored races Set with lock-free Acquires and Gets
+// of the same keys: a hit must never see a value that Set has not finished
+// storing, and a lease taken on it must never be lost.
+func TestSetPublishesOnlyOnceStored(t *testing.T) {
+	c := lcNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 1})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c.Set(i%2, i)
+		}
+	})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for range 20000 {
+				_, release, err := c.Acquire(context.Background(), 0)
+				c.Get(context.Background(), 1)
+				if err != nil {
+					t.Errorf("Acquire: %v", err)
+					return
+				}
+				release()
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	wg.Wait()
+	if n := c.Stats().AwaitingRelease; n != 0 {
+		t.Errorf("AwaitingRelease = %d after every release, want 0: a lease was lost", n)
+	}
+}
+
+// TestCloseWaitsForARefreshsCallbacks: the OnEvict(old, Replaced) that a
+// refresh's goroutine runs is part of the refresh, which Close waits for.
+func TestCloseWaitsForARefreshsCallbacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inEvict := make(chan struct{})
+		unblock := make(chan struct{})
+		ld := &refreshLoader{}
+		c := lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: func(k, v string, r Reason) {
+			if r == Replaced {
+				close(inEvict)
+				<-unblock
+			}
+		}})
+		c.Get(context.Background(), "k")
+		time.Sleep(time.Second)
+		c.Get(context.Background(), "k") // starts the refresh
+		<-inEvict
+		closed := make(chan struct{})
+		go func() {
+			c.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Errorf("Close returned while the refresh's goroutine still runs OnEvict(Replaced)")
+		default:
+		}
+		close(unblock)
+		<-closed
+	})
+}
+
+// TestCloseFromARefreshsCallback: a Close called from the OnEvict that a
+// refresh's goroutine runs returns, and so does a concurrent one.
+func TestCloseFromARefreshsCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c *KeyedCache[string, string]
+		ld := &refreshLoader{}
+		log := &lcLog{}
+		c = lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: func(k, v string, r Reason) {
+			log.add(k, v, r)
+			if r == Replaced {
+				c.Close()
+			}
+		}})
+		c.Get(context.Background(), "k")
+		time.Sleep(time.Second)
+		c.Get(context.Background(), "k")
+		synctest.Wait()
+		c.Close()
+		if got, want := log.take(), []string{"k=k#1:Replaced", "k=k#2:Closed"}; !slices.Equal(got, want) {
+			t.Errorf("OnEvict calls %v, want %v", got, want)
+		}
+	})
+}
+
+// TestJoinedRefreshSurvivesDeleteAndClear: once a Get has joined the
+// refresh of its expired value, Delete and Clear by others make the refresh
+// stale, as they do a load, rather than fail the Get with a cancellation.
+func TestJoinedRefreshSurvivesDeleteAndClear(t *testing.T) {
+	for _, name := range []string{"Delete", "Clear"} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ld := &refreshLoader{}
+				log := &lcLog{}
+				c := lcNew(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
+				c.Get(context.Background(), "k")
+				time.Sleep(6 * time.Second)
+				gate := make(chan struct{})
+				ld.set(gate, false)
+				c.Get(context.Background(), "k") // starts the refresh
+				time.Sleep(5 * time.Second)      // the old value expires
+				type result struct {
+					v   string
+					err error
+				}
+				got := make(chan result, 1)
+				go func() {
+					v, err := c.Get(context.Background(), "k") // joins the refresh
+					got <- result{v, err}
+				}()
+				synctest.Wait()
+				if name == "Delete" {
+					c.Delete("k")
+				} else {
+					c.Clear()
+				}
+				close(gate)
+				if r := <-got; r.v != "k#2" || r.err != nil {
+					t.Errorf("joined Get = %q, %v; want the refresh's k#2", r.v, r.err)
+				}
+				synctest.Wait()
+				if _, ok := c.Peek("k"); ok {
+					t.Errorf("the stale refresh's value was stored")
+				}
+				if v, _ := c.Get(context.Background(), "k"); v != "k#3" {
+					t.Errorf("Get after %s = %q, want a fresh load k#3", name, v)
+				}
+				for _, e := range log.calls() {
+					if e.val == "k#2" {
+						t.Errorf("OnEvict(%v) for a stale refresh's value", e)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestBornExpiredValueEvictsNothing: a value born expired is never kept, so
+// it does not make room for itself.
+func TestBornExpiredValueEvictsNothing(t *testing.T) {
+	log := &lcLog{}
+	c := lcNew(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
+		MaxEntries: 1,
+		ExpireAfter: func(k, _ string) time.Duration {
+			if k == "once" {
+				return 0
+			}
+			return time.Hour
+		},
+		OnEvict: log.add,
+	})
+	c.Get(context.Background(), "keep")
+	c.Get(context.Background(), "once")
+	c.Get(cancellable(t), "once")
+	c.Set("once", "again")
+	if got, want := log.take(), []string{"once=once:Expired", "once=once:Expired", "once=again:Expired"}; !slices.Equal(got, want) {
+		t.Errorf("OnEvict calls %v, want %v", got, want)
+	}
+	if _, ok := c.Peek("keep"); !ok {
+		t.Errorf("keep was evicted by values that were never kept")
+	}
+	if s := c.Stats(); s.Evictions != 0 || s.Expirations != 3 || s.Entries != 1 {
+		t.Errorf("Stats() = %+v, want 0 evictions, 3 expirations, 1 entry", s)
+	}
+}
+
+// TestPanickingExpireAfterFailsTheLoad: the Gets of the load receive a
+// *PanicError, nothing is stored, and the key and Close stay usable.
+func TestPanickingExpireAfterFailsTheLoad(t *testing.T) {
+	var calls atomic.Int32
+	c := lcNew(t, func(_ context.Context, k string) (string, error) { return k + strconv.Itoa(int(calls.Add(1))), nil }, &Options[string, string]{
+		ExpireAfter: func(k, v string) time.Duration {
+			if v != "bad3" {
+				panic("bad lifetime")
+			}
+			return time.Hour
+		},
+	})
+	lcWithin(t, "Gets of a key whose ExpireAfter panics", func() {
+		for i, ctx := range []context.Context{context.Background(), cancellable(t)} {
+			_, err := c.Get(ctx, "bad")
+			var pe *PanicError
+			if !errors.As(err, &pe) || pe.Value != "bad lifetime" {
+				t.Errorf("Get #%d = %v, want a *PanicError with the ExpireAfter's panic", i, err)
+			}
+		}
+		if v, err := c.Get(context.Background(), "bad"); v != "bad3" || err != nil {
+			t.Errorf("Get = %q, %v; want bad3 from a third load", v, err)
+		}
+	})
+	if s := c.Stats(); s.LoadErrors != 2 || s.Loads != 1 || s.Entries != 1 {
+		t.Errorf("Stats() = %+v, want 2 load errors, 1 load, 1 entry", s)
+	}
+	lcWithin(t, "Close", func() { c.Close() })
 }
