@@ -6,7 +6,8 @@
 //
 // # Design
 //
-// A new node enters a small LRU window (1% of the capacity at first). The
+// A new node enters a small LRU window (0.5% of the capacity, at least one
+// node, at first). The
 // window's least recently used node then moves to the main space, a
 // segmented LRU of a probation queue and a protected queue (80% of the main
 // space), where a node on probation that is hit is promoted to protected,
@@ -31,9 +32,13 @@
 // moves the window by the change in the cache's own hit rate between
 // sample periods and, on the test traces, was led by changes of workload as
 // much as by its own moves, the policy replays a sample of the keys (one in
-// 2^k, keeping at least 256 keys per sim) through seven miniature window
-// TinyLFU caches whose windows are 1, 5, 10, 20, 35, 50 and 70% of their
-// capacity and that share the policy's sketch. Every ten times a sim's
+// 2^k, keeping at least 256 keys per sim) through eight miniature window
+// TinyLFU caches whose windows are a single node and 1, 5, 10, 20, 35, 50
+// and 70% of their capacity, and that share the policy's sketch. The
+// single node is for keys that are all about as frequent, as in a loop a
+// little larger than the cache: there every node of window holds a key that
+// loses admission when it leaves, and a window of 1% of the cache costs 1%
+// of the hits. Every ten times a sim's
 // capacity in sampled requests, the window takes the size of the sim with
 // the most hits (counted with exponential decay), moving at most eight
 // nodes per call between window and main space to get there. The sims all

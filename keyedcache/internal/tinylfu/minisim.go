@@ -9,8 +9,12 @@ const (
 	simPeriod = 10
 )
 
-// simWindows are the shares of the capacity the sims give their windows.
-var simWindows = [...]float64{0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7}
+// simWindows are the shares of the capacity the sims give their windows,
+// each at least one node: the first is a window of a single node, the best
+// where every key is as frequent as every other (a loop a little larger
+// than the cache), since each node of window holds a key that then loses
+// admission.
+var simWindows = [...]float64{0, 0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7}
 
 // A sim is a miniature window TinyLFU cache that replays a sample of the
 // keys with its own window size, to tell the policy which window size would

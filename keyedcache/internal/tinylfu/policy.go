@@ -1,8 +1,9 @@
 package tinylfu
 
 const (
-	// initialWindow is the share of the capacity the window starts with.
-	initialWindow = 0.01
+	// initialWindow is the share of the capacity the window starts with
+	// (at least one node), until the sims first choose.
+	initialWindow = 0.005
 	// protectedShare is the share of the main space the protected queue may
 	// hold.
 	protectedShare = 0.80
