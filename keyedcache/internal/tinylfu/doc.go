@@ -9,15 +9,15 @@
 // A new node enters a small LRU window (0.5% of the capacity at first, at
 // least one node). The window's least recently used node then moves to the
 // main space, a segmented LRU of a probation queue and a protected queue
-// (80% of the main space), where a node on probation that is hit is
-// promoted to protected, and protected nodes beyond its share are demoted
-// to probation. When the
-// policy is over capacity, the node leaving the window contends with the
-// least recently used node on probation: the one whose key the frequency
-// sketch says was requested less often recently is evicted, the incumbent
-// winning ties. A warm candidate (frequency 6 or more) that loses still wins
-// one time in 128, drawn from a generator seeded per policy, so that an
-// attacker cannot keep every newcomer out by inflating a victim's counters.
+// (80% of the main space), where a node on probation that is hit is promoted
+// to protected, and protected nodes beyond its share are demoted to
+// probation. When the policy is over capacity, the node leaving the window
+// contends with the least recently used node on probation: the one whose key
+// the frequency sketch says was requested less often recently is evicted,
+// the incumbent winning ties. A warm candidate (frequency 6 or more) that
+// loses still wins one time in 128, drawn from a generator seeded per
+// policy, so that an attacker cannot keep every newcomer out by inflating a
+// victim's counters.
 //
 // The frequency sketch is a count-min sketch of 4-bit counters, sixteen per
 // unit of capacity (one 64-bit word, the table rounded up to a power of
