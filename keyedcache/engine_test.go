@@ -137,7 +137,7 @@ func TestCloseAfterDeleteOfALoad(t *testing.T) {
 	}
 }
 
-type blob struct{ data [1 << 10]byte }
+type blob struct{ _ [1 << 10]byte }
 
 // TestRemovedValuesAreReleased: once a value has left and its OnEvict has
 // run, the cache keeps no reference to it, whatever removed it.

@@ -809,8 +809,8 @@ func TestExpireAfterHuge(t *testing.T) {
 		c := lcNew(t, func(_ context.Context, k string) (string, error) { return k, nil },
 			&Options[string, string]{ExpireAfter: func(k, _ string) time.Duration { return life[k] }, OnEvict: log.add})
 		ctx := context.Background()
-		c.Get(ctx, "max") // at the cache's birth
-		time.Sleep(time.Nanosecond)
+		c.Get(ctx, "max")               // at the cache's birth
+		time.Sleep(oneNanosecond) // just past a lifetime that ends on the nanosecond
 		c.Get(ctx, "later")
 		c.Get(ctx, "almost")
 		c.Get(ctx, "half") // expires at MaxInt64/2 + 1ns
@@ -824,7 +824,7 @@ func TestExpireAfterHuge(t *testing.T) {
 		if got, want := c.Keys(), []string{"max", "later", "almost", "half"}; !slices.Equal(got, want) {
 			t.Errorf("Keys() = %v, want %v", got, want)
 		}
-		time.Sleep(time.Nanosecond)
+		time.Sleep(oneNanosecond) // just past a lifetime that ends on the nanosecond
 		c.Delete("nothing")
 		if got, want := log.take(), []string{"half=half:Expired"}; !slices.Equal(got, want) {
 			t.Errorf("OnEvict calls %v, want %v", got, want)
@@ -1032,7 +1032,7 @@ func TestRefreshOncePerKey(t *testing.T) {
 				if _, ok := c.Peek("k"); !ok {
 					t.Errorf("the refreshed value expired before its own TTL")
 				}
-				time.Sleep(1)
+				time.Sleep(oneNanosecond)
 				if _, ok := c.Peek("k"); ok {
 					t.Errorf("the refreshed value outlived its TTL")
 				}
@@ -1086,7 +1086,7 @@ func TestRefreshFailureKeepsTheOldValue(t *testing.T) {
 		if _, ok := c.Peek("k"); !ok {
 			t.Errorf("the old value expired early")
 		}
-		time.Sleep(1)
+		time.Sleep(oneNanosecond)
 		if _, ok := c.Peek("k"); ok {
 			t.Errorf("the old value outlived its TTL")
 		}
@@ -1345,7 +1345,7 @@ func TestRefreshWithExpireAfter(t *testing.T) {
 		if v, ok := c.Peek("k"); v != "k#2" || !ok {
 			t.Errorf("Peek = %q, %v; want k#2 live for its hour", v, ok)
 		}
-		time.Sleep(1)
+		time.Sleep(oneNanosecond)
 		if _, ok := c.Peek("k"); ok {
 			t.Errorf("k#2 outlived its hour")
 		}
@@ -1899,3 +1899,7 @@ func TestPanickingExpireAfterFailsTheLoad(t *testing.T) {
 	}
 	lcWithin(t, "Close", func() { c.Close() })
 }
+
+// oneNanosecond is a sleep that moves synctest's clock just past a
+// deadline, on purpose.
+var oneNanosecond = time.Nanosecond

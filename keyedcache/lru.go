@@ -21,6 +21,7 @@ type recency[K comparable, V any] struct {
 	max     int            // Options.MaxEntries; 0: unbounded
 	epoch   uint32         // drains so far, to mark entries seen in one
 	singles int            // drains in a row that found one stripe busy
+	quick   uint32         // drains by drainQuickLocked
 	scratch []*entry[K, V] // reused by drainLocked
 }
 
@@ -81,9 +82,14 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 
 // collectLocked empties the rings into the scratch batch, and reports how
 // many stripes held hits, and the last of them.
-func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int, from uint32) {
+func (c *KeyedCache[K, V]) collectLocked(quick bool) (batch []*entry[K, V], used int, from uint32) {
 	batch = c.rec.scratch[:0]
-	for i := range c.stripes.s {
+	lo, hi := 0, len(c.stripes.s)
+	if quick {
+		lo = int(c.stripes.last.Load() & c.stripes.mask)
+		hi = lo + 1
+	}
+	for i := lo; i < hi; i++ {
 		s := &c.stripes.s[i]
 		h, t := s.head.Load(), s.tail.Load()
 		if h == t {
@@ -106,11 +112,28 @@ func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int, from
 
 // drainLocked applies the buffered hits to the LRU order.
 func (c *KeyedCache[K, V]) drainLocked() {
+	c.drainSomeLocked(false)
+}
+
+// drainQuickLocked is drainLocked for a store's eviction, which happens on
+// every miss of a full cache: while hits do not overlap, every buffered hit
+// is in the stripe of the last one (record applies the rings whenever the
+// stripe changes), so it reads that stripe alone, and all of them one time
+// in fullEvery, for a hit that raced a change of stripe.
+func (c *KeyedCache[K, V]) drainQuickLocked() {
+	c.rec.quick++
+	c.drainSomeLocked(!c.stripes.concurrent.Load() && c.rec.quick%fullEvery != 0)
+}
+
+// fullEvery is how often drainQuickLocked reads every stripe.
+const fullEvery = 64
+
+func (c *KeyedCache[K, V]) drainSomeLocked(quick bool) {
 	if c.rec.max == 0 {
 		return
 	}
 	ss := &c.stripes
-	batch, used, from := c.collectLocked()
+	batch, used, from := c.collectLocked(quick)
 	if ss.concurrent.Load() {
 		// Hits have overlapped; see whether they still do.
 		switch {
@@ -168,13 +191,6 @@ func (c *KeyedCache[K, V]) touchLocked(e *entry[K, V]) {
 	c.accessLocked(e)
 }
 
-// discardLocked empties the rings without applying them.
-func (c *KeyedCache[K, V]) discardLocked() {
-	batch, _, _ := c.collectLocked()
-	clear(batch)
-	c.rec.scratch = batch[:0]
-}
-
 // admitLocked adds e, a value about to be stored, to the policy's order,
 // evicting what the bound requires, and appends the removals to out. It
 // reports false if the policy turned e away instead (TinyLFU only): the
@@ -184,7 +200,7 @@ func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out *[]removal[K, V]) boo
 		c.order.pushBack(e) // creation order
 		return true
 	}
-	c.drainLocked()
+	c.drainQuickLocked()
 	if c.tiny != nil {
 		e.tn.Owner = e
 		v := c.tiny.Add(&e.tn, e.hash)

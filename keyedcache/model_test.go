@@ -18,7 +18,6 @@ import (
 // so the fuzz target can compare both after each step.
 type model struct {
 	max          int
-	policy       Policy
 	ttl          time.Duration
 	expireAfter  bool
 	refreshAfter time.Duration

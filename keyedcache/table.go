@@ -169,14 +169,6 @@ func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner)
 	}
 }
 
-// resetLocked forgets every entry at once; readers holding the old root's
-// children finish their walk on the old nodes.
-func (t *table[K, V]) resetLocked() {
-	for i := range t.root.child {
-		t.root.child[i].Store(nil)
-	}
-}
-
 // rangeLocked calls f for every entry in the table, in no particular order,
 // until f returns false. f must not change the table.
 func (t *table[K, V]) rangeLocked(f func(e *entry[K, V]) bool) {
