@@ -809,7 +809,7 @@ func TestExpireAfterHuge(t *testing.T) {
 		c := lcNew(t, func(_ context.Context, k string) (string, error) { return k, nil },
 			&Options[string, string]{ExpireAfter: func(k, _ string) time.Duration { return life[k] }, OnEvict: log.add})
 		ctx := context.Background()
-		c.Get(ctx, "max")               // at the cache's birth
+		c.Get(ctx, "max")         // at the cache's birth
 		time.Sleep(oneNanosecond) // just past a lifetime that ends on the nanosecond
 		c.Get(ctx, "later")
 		c.Get(ctx, "almost")

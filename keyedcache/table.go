@@ -10,8 +10,8 @@ import (
 // single writer: every change is made under the cache's mu, while Gets read
 // it without a lock, through atomic pointers.
 //
-// An inner node has 16 children, indexed by 4 bits of the key's hash, most
-// significant first. A child is nil, an inner node, or the head of a chain
+// The root has 256 children, indexed by the top 8 bits of the key's hash;
+// an inner node has 16, indexed by the next 4 bits, and so on down. A child is nil, an inner node, or the head of a chain
 // of entries whose hashes are equal (a chain longer than one needs a full
 // 64-bit collision). Inserting never copies more than the nodes on one path,
 // and there is no resize: no single insert does work that grows with the
@@ -36,10 +36,19 @@ type inner struct {
 	child [trieFanout]atomic.Pointer[tnode]
 }
 
-// table is embedded in KeyedCache.
+// table is embedded in KeyedCache. Its root is wider than the inner nodes
+// (256 slots, 2 KiB), which takes a level off every walk of a table of a few
+// thousand entries.
 type table[K comparable, V any] struct {
-	root inner
+	root [1 << rootBits]atomic.Pointer[tnode]
 }
+
+const (
+	rootBits = 8
+	// shift0 is the shift that picks a child of an inner node just below
+	// the root.
+	shift0 = 64 - rootBits - trieBits
+)
 
 func asEntry[K comparable, V any](n *tnode) *entry[K, V] {
 	return (*entry[K, V])(unsafe.Pointer(n))
@@ -52,12 +61,8 @@ func asInner(n *tnode) *inner {
 // lookup returns the entry for key, whose hash is h, in any state, or nil.
 // It takes no lock.
 func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
-	n := &t.root
-	for shift := 64 - trieBits; ; shift -= trieBits {
-		p := n.child[(h>>shift)&trieMask].Load()
-		if p == nil {
-			return nil
-		}
+	p := t.root[h>>(64-rootBits)].Load()
+	for shift := shift0; p != nil; shift -= trieBits {
 		if p.leaf {
 			for e := asEntry[K, V](p); e != nil; e = e.chain.Load() {
 				if e.hash == h && e.key == key {
@@ -66,27 +71,27 @@ func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
 			}
 			return nil
 		}
-		n = asInner(p)
+		p = asInner(p).child[(h>>shift)&trieMask].Load()
 	}
+	return nil
 }
 
 // insertLocked adds e, whose key must not be in the table.
 func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 	e.leaf = true
-	n := &t.root
-	for shift := 64 - trieBits; ; shift -= trieBits {
-		slot := &n.child[(e.hash>>shift)&trieMask]
+	slot := &t.root[e.hash>>(64-rootBits)]
+	for shift := shift0; ; shift -= trieBits {
 		p := slot.Load()
 		if p == nil {
 			slot.Store(&e.tnode)
 			return
 		}
 		if !p.leaf {
-			n = asInner(p)
+			slot = &asInner(p).child[(e.hash>>shift)&trieMask]
 			continue
 		}
 		old := asEntry[K, V](p)
-		if old.hash == e.hash || shift == 0 {
+		if old.hash == e.hash || shift < 0 {
 			e.chain.Store(old)
 			slot.Store(&e.tnode)
 			return
@@ -96,13 +101,10 @@ func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 		// whole new path.
 		top := new(inner)
 		in := top
-		for s := shift - trieBits; ; s -= trieBits {
+		for s := shift; ; s -= trieBits {
 			i, j := (old.hash>>s)&trieMask, (e.hash>>s)&trieMask
-			if i != j || s == 0 {
+			if i != j {
 				in.child[i].Store(&old.tnode)
-				if i == j {
-					e.chain.Store(old)
-				}
 				in.child[j].Store(&e.tnode)
 				break
 			}
@@ -118,20 +120,22 @@ func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 // deleteLocked unlinks e, which must be in the table. A reader that is
 // walking e's chain at that moment still reaches the entries after it.
 func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
-	var path [64 / trieBits]*atomic.Pointer[tnode]
-	var nodes [64 / trieBits]*inner
-	n := &t.root
+	// path[i] is the slot taken at depth i, in nodes[i] (nil: the root).
+	var path [1 + (64-rootBits)/trieBits]*atomic.Pointer[tnode]
+	var nodes [1 + (64-rootBits)/trieBits]*inner
+	slot := &t.root[e.hash>>(64-rootBits)]
+	path[0] = slot
 	depth := 0
-	for shift := 64 - trieBits; ; shift -= trieBits {
-		slot := &n.child[(e.hash>>shift)&trieMask]
-		path[depth], nodes[depth] = slot, n
+	for shift := shift0; ; shift -= trieBits {
 		p := slot.Load()
 		if p == nil {
 			return
 		}
 		if !p.leaf {
-			n = asInner(p)
+			n := asInner(p)
+			slot = &n.child[(e.hash>>shift)&trieMask]
 			depth++
+			path[depth], nodes[depth] = slot, n
 			continue
 		}
 		head := asEntry[K, V](p)
@@ -172,17 +176,17 @@ func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner)
 // rangeLocked calls f for every entry in the table, in no particular order,
 // until f returns false. f must not change the table.
 func (t *table[K, V]) rangeLocked(f func(e *entry[K, V]) bool) {
-	rangeInner(&t.root, f)
+	rangeSlots(t.root[:], f)
 }
 
-func rangeInner[K comparable, V any](n *inner, f func(e *entry[K, V]) bool) bool {
-	for i := range n.child {
-		p := n.child[i].Load()
+func rangeSlots[K comparable, V any](slots []atomic.Pointer[tnode], f func(e *entry[K, V]) bool) bool {
+	for i := range slots {
+		p := slots[i].Load()
 		if p == nil {
 			continue
 		}
 		if !p.leaf {
-			if !rangeInner(asInner(p), f) {
+			if !rangeSlots(asInner(p).child[:], f) {
 				return false
 			}
 			continue
