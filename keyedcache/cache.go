@@ -342,7 +342,7 @@ func (c *KeyedCache[K, V]) retireLocked(e *entry[K, V], why Reason, out []remova
 	case Expired:
 		c.stats.expirations++
 	}
-	e.why = why
+	e.why = uint8(why)
 	if old := e.st.Or(stRemoved); old&leaseMask != 0 {
 		c.awaiting++
 		return out

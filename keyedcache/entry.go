@@ -15,6 +15,8 @@ import (
 // finds neither stLoading nor stRemoved may read them without a lock.
 type entry[K comparable, V any] struct {
 	tnode                               // must be first: the table converts *tnode to *entry
+	why     uint8                       // the Reason it left, for an OnEvict deferred by a lease; guarded by mu
+	wpos    uint16                      // level<<8 | bucket in the timer wheel, or unscheduled (expiry.go); guarded by mu
 	waiters int32                       // Gets waiting for the load; guarded by mu
 	key     K                           //
 	hash    uint64                      //
@@ -30,8 +32,6 @@ type entry[K comparable, V any] struct {
 	tl   links[K, V]                // expiry order: a TTL list or a timer wheel bucket (expiry.go)
 	ld   *load[K, V]                // the load in flight; nil once it is done
 	seen uint32                     // last drain that applied it (lru.go)
-	why  Reason                     // why it left, for an OnEvict deferred by a lease
-	wpos uint16                     // level<<8 | bucket in the timer wheel, or unscheduled (expiry.go)
 }
 
 // The state word: the low 32 bits count leases (lease.go); the bits above

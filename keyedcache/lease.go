@@ -69,6 +69,6 @@ func (c *KeyedCache[K, V]) release(e *entry[K, V]) {
 	c.awaiting--
 	c.mu.Unlock()
 	if c.onEvict != nil {
-		c.onEvict(e.key, e.val, e.why)
+		c.onEvict(e.key, e.val, Reason(e.why))
 	}
 }
