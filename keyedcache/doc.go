@@ -48,15 +48,16 @@
 // receives a [*PanicError] holding the panic value and stack, and the key can
 // be loaded again. If it calls [runtime.Goexit] (t.FailNow does), the
 // goroutine it runs in ends, as Goexit must (so a Get that ran it does not
-// return), and every other Get waiting on it receives [ErrLoaderExited]. A
-// panicking ExpireAfter fails the load in the same way.
+// return), and every other Get waiting on it receives [ErrLoaderExited]. An
+// ExpireAfter that panics or calls Goexit fails the load in the same way.
 //
 // Cancellation. A Get whose context ends while it waits returns ctx.Err() at
 // once; the load goes on for the others. The Loader's context carries the
 // values of the Get that started the load, is not cancelled when that Get
 // leaves, and is cancelled once every Get waiting on it has left (the load is
 // then abandoned: its result is not stored, and the next Get starts afresh).
-// Close cancels it too.
+// Close cancels it too, and so does the end of the load: a value must not
+// keep using the context it was loaded with.
 //
 // Delete, Clear, Set and Close during a load make the load stale: its waiters
 // still receive its result (they own it: it is never stored and gets no
@@ -66,7 +67,9 @@
 // Every value a load returns that is not stale is stored, and so leaves
 // exactly once, with one OnEvict: a value that TinyLFU turns away is evicted
 // at once (Evicted), and one whose lifetime is not positive expires at once
-// (Expired), after the Gets waiting for its load have received it.
+// (Expired). Either way the Gets waiting for the load receive it; its
+// OnEvict runs in one of them, once the result is ready (with Acquire, not
+// before the lease is released).
 //
 // OnEvict is called exactly once for every value that the cache stored and
 // then removed, with a [Reason]. It runs outside the cache's locks and may
@@ -79,7 +82,7 @@
 // when a load completes is handed to OnEvict by a Get that receives that
 // load's value (the one that ran it, or the first waiter to wake); and the
 // callbacks of a refresh that no Get joined run in the refresh's goroutine,
-// which Close waits for.
+// which Close waits for (a Close called from one of those returns at once).
 //
 // Close removes every value with reason [Closed], cancels every load and
 // refresh in flight (stale ones included), waits for their Loaders to
@@ -119,7 +122,10 @@
 // the order of their hits, and drops a hit that finds its buffer full while
 // another goroutine holds the lock. Keys hit often are still recorded often;
 // the relative order of rarely hit keys is what may be lost. The cache returns
-// to the exact order when four drains in a row find only one stripe in use.
+// to the exact order when four drains in a row find only one stripe in use,
+// each with at least eight recorded hits (about 64 hits, at one in eight): a
+// goroutine that mixes a few hits with other calls may stay in the
+// approximate mode.
 //
 // The [TinyLFU] policy (window TinyLFU, after Caffeine) keeps a compact
 // count of how often each key was asked for lately, lets a new value into a

@@ -16,8 +16,8 @@ type hashKind uint8
 const (
 	hashComparable hashKind = iota
 	hashString
-	hashWord // int, uint, int64, uint64, uintptr
-	hashHalf // int32, uint32
+	hashWord // int64, uint64, and int, uint, uintptr where they have 8 bytes
+	hashHalf // int32, uint32, and int, uint, uintptr where they have 4
 )
 
 // hasher is embedded in KeyedCache.
@@ -34,8 +34,13 @@ func newHasher[K comparable]() hasher {
 	switch any(zero).(type) {
 	case string:
 		h.kind = hashString
-	case int, uint, int64, uint64, uintptr:
+	case int64, uint64:
 		h.kind = hashWord
+	case int, uint, uintptr: // 4 or 8 bytes, by platform
+		h.kind = hashWord
+		if unsafe.Sizeof(zero) == 4 {
+			h.kind = hashHalf
+		}
 	case int32, uint32:
 		h.kind = hashHalf
 	}

@@ -125,9 +125,24 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 	hasLife := false
 	if err == nil && c.expireAfter != nil && !c.isStale(l) {
 		// Outside the lock, as documented; the load may go stale meanwhile.
+		exited := true
+		defer func() {
+			if exited {
+				// ExpireAfter called runtime.Goexit: fail the load, so that
+				// nothing waits for it, and let the goroutine end.
+				var zero V
+				c.complete(e, l, zero, ErrLoaderExited, took, 0, false)
+			}
+		}()
 		life, err = c.lifetime(e.key, val)
+		exited = false
 		hasLife = err == nil
 	}
+	c.complete(e, l, val, err, took, life, hasLife)
+}
+
+// complete is the rest of finish, once the value's lifetime is known.
+func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err error, took, life time.Duration, hasLife bool) {
 	c.mu.Lock()
 	c.stats.loadTime += took
 	if err != nil {

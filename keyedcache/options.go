@@ -15,6 +15,7 @@ import (
 // ctx carries the values of the Get that started the load. It is not cancelled
 // when that Get leaves; it is cancelled once every Get waiting for the load has
 // left, and when the cache is closed. A Loader should return promptly then.
+// It is also cancelled when the load is over, so the value must not keep it.
 //
 // A Loader must not Get its own key from the same cache (it would wait for
 // itself) nor Close the cache (Close waits for Loaders to return).
@@ -40,7 +41,9 @@ type Options[K comparable, V any] struct {
 	// lifetime, counted from its creation, and replaces TTL. It is called
 	// once per value (loaded, refreshed or Set), outside the cache's locks.
 	// A result <= 0 means the value is expired at once: the Gets waiting on
-	// its load still receive it, and the next Get loads again.
+	// its load still receive it, and the next Get loads again. Like a
+	// Loader, it must not Get its own key or Close the cache; it may call
+	// anything else. If it panics or calls runtime.Goexit, the load fails.
 	ExpireAfter func(key K, value V) time.Duration
 
 	// RefreshAfter, when positive, makes a Get or Acquire that finds a live
