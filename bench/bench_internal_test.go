@@ -125,13 +125,13 @@ func TestImpls(t *testing.T) {
 		}
 		names[im.Name] = true
 	}
-	for _, want := range []string{"syncmap", "lru", "otter", "ristretto", "keyedcache", "keyedcache-bounded"} {
+	for _, want := range []string{"syncmap", "lru", "otter", "ristretto", "keyedcache", "keyedcache-bounded", "keyedcache-tinylfu"} {
 		if !names[want] {
 			t.Errorf("Impls lacks %q", want)
 		}
 	}
-	if got := len(Bounded(impls)); got != 4 {
-		t.Errorf("Bounded(Impls()) has %d caches, want 4", got)
+	if got := len(Bounded(impls)); got != 5 {
+		t.Errorf("Bounded(Impls()) has %d caches, want 5", got)
 	}
 }
 
@@ -249,7 +249,7 @@ func peek(c Cache, key string) (*Value, bool) {
 // each key once, one per goroutine for check-then-add.
 func TestHerdRound(t *testing.T) {
 	const n = 8
-	once := map[string]bool{"otter": true, "keyedcache": true, "keyedcache-bounded": true}
+	once := map[string]bool{"otter": true, "keyedcache": true, "keyedcache-bounded": true, "keyedcache-tinylfu": true}
 	for _, im := range Impls() {
 		t.Run(im.Name, func(t *testing.T) {
 			var loads, arrived atomic.Int64

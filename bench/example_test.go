@@ -18,6 +18,7 @@ func ExampleImpls() {
 	// cache=ristretto	ristretto v2	bounded=true
 	// cache=keyedcache	keyedcache	bounded=false
 	// cache=keyedcache-bounded	keyedcache (bounded)	bounded=true
+	// cache=keyedcache-tinylfu	keyedcache (TinyLFU)	bounded=true
 }
 
 // The hit-path workloads: their keys, and the first reads of their traces.

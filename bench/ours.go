@@ -10,6 +10,7 @@ import (
 var ours = []Impl{
 	{Name: "keyedcache", Label: "keyedcache", New: newKeyedCache},
 	{Name: "keyedcache-bounded", Label: "keyedcache (bounded)", Bounded: true, New: newBoundedKeyedCache},
+	{Name: "keyedcache-tinylfu", Label: "keyedcache (TinyLFU)", Bounded: true, New: newTinyLFUKeyedCache},
 }
 
 func impls() []Impl {
@@ -36,6 +37,18 @@ func newBoundedKeyedCache(size int, load LoadFunc) (Cache, error) {
 	}
 	c, err := keyedcache.New(keyedcache.Loader[string, *Value](load),
 		&keyedcache.Options[string, *Value]{MaxEntries: size})
+	if err != nil {
+		return nil, err
+	}
+	return keyedCache{c}, nil
+}
+
+func newTinyLFUKeyedCache(size int, load LoadFunc) (Cache, error) {
+	if size <= 0 {
+		return nil, errNoSize
+	}
+	c, err := keyedcache.New(keyedcache.Loader[string, *Value](load),
+		&keyedcache.Options[string, *Value]{MaxEntries: size, Policy: keyedcache.TinyLFU})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -93,21 +94,34 @@ func TestTraceLRU(t *testing.T) {
 // requests, and otter, whose bound is applied by buffered maintenance, goes
 // past that ceiling by holding more entries than its bound; there otter's
 // figure is capped at the ceiling. And P3 at 131072 is a known shortfall
-// (ARC's 50.17% against TinyLFU's 44%), logged rather than failed until the
-// policy closes it.
+// (ARC's 50.17% against TinyLFU's 43 to 46%), logged rather than failed
+// until the policy closes it.
+//
+// TinyLFU's figure depends on the hash seed, which every cache draws anew
+// (by up to half a point on P3 at 8192 entries, where only 4% of requests
+// hit), so the test takes the median of three replays, three caches.
 func TestTraceTinyLFUTargets(t *testing.T) {
 	tt := traceTable(t)
 	ours, otter := column(t, tt, "keyedcache-tinylfu"), column(t, tt, "otter")
 	refs := []int{column(t, tt, "lru"), column(t, tt, "2q"), column(t, tt, "arc")}
 	known := map[bench.TraceRow]bool{{Trace: "p3", Size: 131072, Long: true}: true}
 	for r, row := range tt.Rows {
-		got := 100 * tt.Ratios[r][ours]
-		o := 100 * tt.Ratios[r][otter]
-		if row.Trace == "loop" {
-			tr, err := bench.LoadTrace(bench.TraceDir, row.Trace)
+		tr, err := bench.LoadTrace(bench.TraceDir, row.Trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := []float64{tt.Ratios[r][ours]}
+		for range 2 {
+			hr, err := bench.ReplayTrace(tt.Policies[ours], tr, row.Size)
 			if err != nil {
 				t.Fatal(err)
 			}
+			runs = append(runs, hr)
+		}
+		slices.Sort(runs)
+		got := 100 * runs[1]
+		o := 100 * tt.Ratios[r][otter]
+		if row.Trace == "loop" {
 			ceiling := 100 * float64(min(row.Size, len(tr.Keys))) / float64(len(tr.Keys))
 			if got > ceiling+1e-9 {
 				t.Errorf("loop at %d: TinyLFU %.2f%% is above the ceiling %.2f%%: the cache held more than its bound", row.Size, got, ceiling)
