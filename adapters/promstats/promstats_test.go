@@ -100,7 +100,7 @@ func TestKeyedCache(t *testing.T) {
 				return 0, errBad
 			}
 			return len(key), nil
-		}, &keyedcache.Options[string, int]{MaxEntries: 2, TTL: time.Hour})
+		}, &keyedcache.Options[string, int]{MaxEntries: 2, TTL: time.Hour, RefreshAfter: 30 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +146,22 @@ func TestKeyedCache(t *testing.T) {
 		if s := c.Stats(); s != want {
 			t.Errorf("Stats() = %+v, want %+v", s, want)
 		}
+
+		time.Sleep(31 * time.Minute)
+		get("d")        // a hit on a value past RefreshAfter: a refresh
+		synctest.Wait() // its load is under way, sleeping
+		time.Sleep(loadTime)
+		synctest.Wait() // and done: the new "d" replaced the old one
+		_, release, err := c.Acquire(ctx, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Delete("d") // leased: its OnEvict waits for the release
+		want.Hits, want.Refreshes, want.Loads, want.LoadTime, want.Entries, want.AwaitingRelease = 3, 1, 5, 6*loadTime, 0, 1
+		compare(want)
+		release()
+		want.AwaitingRelease = 0
+		compare(want)
 	})
 }
 
