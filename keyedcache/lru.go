@@ -57,7 +57,7 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 		}
 	case ss.last.Load() != i:
 		if c.mu.TryLock() {
-			c.drainLocked()
+			c.drainQuickLocked() // the previous stripe's ring holds them all
 			ss.last.Store(i)
 			c.mu.Unlock()
 		} else {
@@ -70,7 +70,7 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 		if !c.mu.TryLock() {
 			return // overlapping a call that holds mu: drop the hit
 		}
-		c.drainLocked()
+		c.drainQuickLocked()
 		c.mu.Unlock()
 		t = s.tail.Load()
 	}
@@ -115,8 +115,9 @@ func (c *KeyedCache[K, V]) drainLocked() {
 	c.drainSomeLocked(false)
 }
 
-// drainQuickLocked is drainLocked for a store's eviction, which happens on
-// every miss of a full cache: while hits do not overlap, every buffered hit
+// drainQuickLocked is drainLocked for the drains that come often: a store's
+// eviction, on every miss of a full cache, and a hit's, when its ring is
+// full or its stripe changes. While hits do not overlap, every buffered hit
 // is in the stripe of the last one (record applies the rings whenever the
 // stripe changes), so it reads that stripe alone, and all of them one time
 // in fullEvery, for a hit that raced a change of stripe.

@@ -4,6 +4,9 @@ const (
 	// simMin is the smallest capacity of a sim: a policy of capacity c
 	// samples one key in 2^k, the largest k with c>>k >= simMin.
 	simMin = 256
+	// adaptMin is the smallest capacity whose window adapts: below it the
+	// window stays at its first size (one node), and there are no sims.
+	adaptMin = 128
 	// simPeriod is the number of sampled requests between two choices of
 	// the window's size, per unit of a sim's capacity.
 	simPeriod = 10

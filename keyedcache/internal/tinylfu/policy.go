@@ -75,6 +75,11 @@ func New[T any](capacity int) *Policy[T] {
 	p.setProtectedMax()
 	p.sketch.init(capacity)
 	p.rng = 0x9e3779b97f4a7c15 ^ uint64(capacity)
+	if capacity < adaptMin {
+		// Too small for the window to matter, and for sims worth their
+		// cost: every request would replay in all of them.
+		return p
+	}
 
 	shift := 0
 	for capacity>>(shift+1) >= simMin {
@@ -325,7 +330,7 @@ func (p *Policy[T]) shrinkWindow() {
 // and at the end of each period sets the window's target size to that of
 // the sim that hit most, its hits counted with exponential decay.
 func (p *Policy[T]) simulate(hash uint64) {
-	if (mix(hash)>>40)&p.simMask != 0 {
+	if len(p.sims) == 0 || (mix(hash)>>40)&p.simMask != 0 {
 		return
 	}
 	for _, s := range p.sims {
