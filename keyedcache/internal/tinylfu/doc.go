@@ -43,7 +43,9 @@
 // the most hits (counted with exponential decay), moving at most eight
 // nodes per call between window and main space to get there. The sims all
 // see the same requests, so they compare window sizes under the same
-// workload.
+// workload. A policy of fewer than 128 nodes does not adapt: its window
+// stays at one node, and it has no sims, which would otherwise replay every
+// request eight times.
 //
 // # Figures
 //
