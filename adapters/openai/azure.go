@@ -349,19 +349,7 @@ func NewAzure(opts *Options) (*AzureClients, error) {
 // field for any other bad field. Call the client's services with the
 // deployment name as the model.
 func (c *AzureClients) Get(cfg AzureConfig) (*openai.Client, error) {
-	if c.p.closed.Load() {
-		return nil, ErrClosed
-	}
-	cfg, err := cfg.normalize()
-	if err != nil {
-		return nil, err
-	}
-	if _, kept := c.p.cache.Peek(cfg); !kept {
-		if err := cfg.check(); err != nil {
-			return nil, err
-		}
-	}
-	return c.p.get(cfg)
+	return c.p.getChecked(cfg, AzureConfig.normalize, AzureConfig.check)
 }
 
 // FromEnv returns the client for the AzureConfig that [AzureConfigFromEnv]
@@ -369,18 +357,7 @@ func (c *AzureClients) Get(cfg AzureConfig) (*openai.Client, error) {
 // itself if it is not "", else OPENAI_MODEL if it is set, else
 // [DefaultModel].
 func (c *AzureClients) FromEnv(model string) (*openai.Client, string, error) {
-	if c.p.closed.Load() {
-		return nil, "", ErrClosed
-	}
-	cfg, err := AzureConfigFromEnv()
-	if err != nil {
-		return nil, "", err
-	}
-	client, err := c.p.get(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	return client, envModel(model), nil
+	return c.p.fromEnv(AzureConfigFromEnv, model)
 }
 
 // Stats returns the cache's counters, as [Clients.Stats] does.

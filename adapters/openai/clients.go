@@ -140,21 +140,7 @@ func New(opts *Options) (*Clients, error) {
 // A Config that Get rejects counts in no Stats. When the logger has Debug
 // disabled, reusing a client does not allocate.
 func (c *Clients) Get(cfg Config) (*openai.Client, error) {
-	if c.p.closed.Load() {
-		return nil, ErrClosed
-	}
-	cfg, err := cfg.normalize()
-	if err != nil {
-		return nil, err
-	}
-	// A kept client's Config was checked when the client was created; the
-	// check allocates, and reusing a client must not.
-	if _, kept := c.p.cache.Peek(cfg); !kept {
-		if err := cfg.check(); err != nil {
-			return nil, err
-		}
-	}
-	return c.p.get(cfg)
+	return c.p.getChecked(cfg, Config.normalize, Config.check)
 }
 
 // FromEnv returns the client for the Config that [ConfigFromEnv] reads, and
@@ -164,18 +150,7 @@ func (c *Clients) Get(cfg Config) (*openai.Client, error) {
 // client at once; the client is built from that one reading. When nothing
 // changed and the logger has Debug disabled, FromEnv does not allocate.
 func (c *Clients) FromEnv(model string) (*openai.Client, string, error) {
-	if c.p.closed.Load() {
-		return nil, "", ErrClosed
-	}
-	cfg, err := ConfigFromEnv()
-	if err != nil {
-		return nil, "", err
-	}
-	client, err := c.p.get(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	return client, envModel(model), nil
+	return c.p.fromEnv(ConfigFromEnv, model)
 }
 
 // Stats returns the cache's counters: hits are Gets that reused a client,

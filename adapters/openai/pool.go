@@ -205,3 +205,40 @@ func (p *pool[K]) summary() summary {
 	s := p.cache.Stats()
 	return summary{Clients: p.cache.Len(), Hits: s.Hits, Misses: s.Misses}
 }
+
+// getChecked is the Get of Clients and AzureClients: ErrClosed after close,
+// then the key normalized and, unless a client is kept for it, checked.
+// A kept client's key was checked when the client was created; the check
+// allocates, and reusing a client must not.
+func (p *pool[K]) getChecked(key K, normalize func(K) (K, error), check func(K) error) (*openai.Client, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	key, err := normalize(key)
+	if err != nil {
+		return nil, err
+	}
+	if _, kept := p.cache.Peek(key); !kept {
+		if err := check(key); err != nil {
+			return nil, err
+		}
+	}
+	return p.get(key)
+}
+
+// fromEnv is the FromEnv of Clients and AzureClients: ErrClosed after
+// close, then the client for the key that read returns, and the model.
+func (p *pool[K]) fromEnv(read func() (K, error), model string) (*openai.Client, string, error) {
+	if p.closed.Load() {
+		return nil, "", ErrClosed
+	}
+	key, err := read()
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := p.get(key)
+	if err != nil {
+		return nil, "", err
+	}
+	return client, envModel(model), nil
+}
