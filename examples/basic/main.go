@@ -47,6 +47,8 @@ func main() {
 // takes; life is how long its credentials last; settle waits until a
 // background refresh has finished (in a test, synctest.Wait).
 func run(ctx context.Context, w io.Writer, dial, life time.Duration, settle func()) error {
+	// OnEvict prints too, from a refresh's goroutine at times.
+	w = &lockedWriter{w: w}
 	var (
 		mu     sync.Mutex
 		builds = map[string]int{}
@@ -141,4 +143,16 @@ func run(ctx context.Context, w io.Writer, dial, life time.Duration, settle func
 	fmt.Fprintf(w, "  evictions %d, expirations %d, pools cached %d\n", s.Evictions, s.Expirations, s.Entries)
 	fmt.Fprintln(w, "6. Close closes what is left:")
 	return pools.Close()
+}
+
+// A lockedWriter serialises the writes of several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
