@@ -21,17 +21,6 @@ import (
 // per-value expiry (ExpireAfter), refresh-ahead (RefreshAfter), Set, All,
 // and the read-only calls that must have no side effect.
 
-// lcNew returns a cache closed at the end of the test.
-func lcNew[K comparable, V any](t *testing.T, load Loader[K, V], opts *Options[K, V]) *KeyedCache[K, V] {
-	t.Helper()
-	c, err := New(load, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // An lcEvict is one OnEvict call, with the goroutine it ran in.
 type lcEvict struct {
 	key, val string
@@ -81,23 +70,6 @@ func lcGoid() uint64 {
 	return id
 }
 
-// lcWithin runs f and fails the test if it has not returned within 10s of
-// real time: a deadlock guard, never a timing check. Not for synctest
-// bubbles, whose clock is fake.
-func lcWithin(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not return within 10s: deadlock?", what)
-	}
-}
-
 // lcCounter is a Loader that returns "<key>#<n>" for its n-th call, and
 // counts its calls.
 type lcCounter struct {
@@ -125,7 +97,7 @@ func TestAcquireHitAndMiss(t *testing.T) {
 			}
 			var ld lcCounter
 			log := &lcLog{}
-			c := lcNew(t, ld.load, &Options[string, string]{OnEvict: log.add})
+			c := newCache(t, ld.load, &Options[string, string]{OnEvict: log.add})
 			for i, want := range []string{"a#1", "a#1", "a#1"} {
 				v, release, err := c.Acquire(ctx, "a")
 				if v != want || err != nil || release == nil {
@@ -150,7 +122,7 @@ func TestAcquireHitAndMiss(t *testing.T) {
 func TestReleaseIsIdempotent(t *testing.T) {
 	var ld lcCounter
 	log := &lcLog{}
-	c := lcNew(t, ld.load, &Options[string, string]{OnEvict: log.add})
+	c := newCache(t, ld.load, &Options[string, string]{OnEvict: log.add})
 	ctx := context.Background()
 	_, r1, _ := c.Acquire(ctx, "a") // a miss
 	_, r2, _ := c.Acquire(ctx, "a") // a hit
@@ -217,7 +189,7 @@ func TestAcquireErrorsGiveANoOpRelease(t *testing.T) {
 			log := &lcLog{}
 			unblock := make(chan struct{})
 			defer close(unblock)
-			c := lcNew(t, func(ctx context.Context, k string) (string, error) {
+			c := newCache(t, func(ctx context.Context, k string) (string, error) {
 				switch k {
 				case "fail":
 					return "", boom
@@ -302,7 +274,7 @@ func TestLeaseDefersOnEvict(t *testing.T) {
 				log := &lcLog{}
 				opts := tt.opts
 				opts.OnEvict = log.add
-				c := lcNew(t, ld.load, &opts)
+				c := newCache(t, ld.load, &opts)
 				ctx := context.Background()
 				var releases []func()
 				for range 3 {
@@ -369,7 +341,7 @@ func TestLeaseOnAJoinedLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		unblock := make(chan struct{})
 		log := &lcLog{}
-		c := lcNew(t, func(ctx context.Context, k string) (string, error) {
+		c := newCache(t, func(ctx context.Context, k string) (string, error) {
 			<-unblock
 			return "v", nil
 		}, &Options[string, string]{OnEvict: log.add})
@@ -407,10 +379,10 @@ func TestLeaseOnAJoinedLoad(t *testing.T) {
 func TestCloseDoesNotWaitForLeases(t *testing.T) {
 	var ld lcCounter
 	log := &lcLog{}
-	c := lcNew(t, ld.load, &Options[string, string]{OnEvict: log.add})
+	c := newCache(t, ld.load, &Options[string, string]{OnEvict: log.add})
 	_, release, _ := c.Acquire(context.Background(), "a")
 	c.Get(context.Background(), "b")
-	lcWithin(t, "Close with a lease held", func() { c.Close() })
+	returns(t, "Close with a lease held", func() { c.Close() })
 	if got, want := log.take(), []string{"b=b#2:Closed"}; !slices.Equal(got, want) {
 		t.Errorf("OnEvict calls at Close %v, want %v", got, want)
 	}
@@ -553,7 +525,7 @@ func TestAcquireOfAStaleLoad(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				unblock := make(chan struct{})
 				log := &lcLog{}
-				c := lcNew(t, func(ctx context.Context, k string) (string, error) {
+				c := newCache(t, func(ctx context.Context, k string) (string, error) {
 					<-unblock
 					return "loaded", nil
 				}, &Options[string, string]{OnEvict: log.add})
@@ -609,7 +581,7 @@ func TestAcquireOfAStaleLoad(t *testing.T) {
 func TestAcquireOfNaN(t *testing.T) {
 	var calls atomic.Int32
 	var evicted atomic.Int32
-	c := lcNew(t, func(_ context.Context, k float64) (int32, error) {
+	c := newCache(t, func(_ context.Context, k float64) (int32, error) {
 		return calls.Add(1), nil
 	}, &Options[float64, int32]{OnEvict: func(float64, int32, Reason) { evicted.Add(1) }})
 	nan := math.NaN()
@@ -638,7 +610,7 @@ func TestExpireAfterGivesEachValueItsLifetime(t *testing.T) {
 		life := map[string]time.Duration{"a": time.Second, "b": time.Hour, "c": 3 * time.Second}
 		log := &lcLog{}
 		var ld lcCounter
-		c := lcNew(t, ld.load, &Options[string, string]{
+		c := newCache(t, ld.load, &Options[string, string]{
 			TTL:         2 * time.Second, // replaced by ExpireAfter
 			ExpireAfter: func(k, _ string) time.Duration { return life[k] },
 			OnEvict:     log.add,
@@ -693,7 +665,7 @@ func TestExpireAfterZero(t *testing.T) {
 				unblock := make(chan struct{})
 				var calls atomic.Int32
 				log := &lcLog{}
-				c := lcNew(t, func(ctx context.Context, k string) (string, error) {
+				c := newCache(t, func(ctx context.Context, k string) (string, error) {
 					n := calls.Add(1)
 					if n == 1 {
 						<-unblock
@@ -768,7 +740,7 @@ func TestExpireAfterZero(t *testing.T) {
 func TestExpireAfterCalls(t *testing.T) {
 	var calls, loads atomic.Int32
 	var c *KeyedCache[string, string]
-	c = lcNew(t, func(_ context.Context, k string) (string, error) {
+	c = newCache(t, func(_ context.Context, k string) (string, error) {
 		if k == "fail" {
 			return "", errors.New("fail")
 		}
@@ -781,7 +753,7 @@ func TestExpireAfterCalls(t *testing.T) {
 		c.Keys()
 		return time.Hour
 	}})
-	lcWithin(t, "Get with an ExpireAfter that calls the cache", func() {
+	returns(t, "Get with an ExpireAfter that calls the cache", func() {
 		ctx := context.Background()
 		for _, k := range []string{"a", "b", "a", "fail", "b", "c"} {
 			c.Get(ctx, k)
@@ -806,7 +778,7 @@ func TestExpireAfterHuge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &lcLog{}
 		life := map[string]time.Duration{"max": math.MaxInt64, "later": math.MaxInt64, "almost": math.MaxInt64 - 1, "half": math.MaxInt64 / 2}
-		c := lcNew(t, func(_ context.Context, k string) (string, error) { return k, nil },
+		c := newCache(t, func(_ context.Context, k string) (string, error) { return k, nil },
 			&Options[string, string]{ExpireAfter: func(k, _ string) time.Duration { return life[k] }, OnEvict: log.add})
 		ctx := context.Background()
 		c.Get(ctx, "max")         // at the cache's birth
@@ -858,7 +830,7 @@ func TestExpireAfterSweepsManyLifetimes(t *testing.T) {
 				evicted := make([]int, n)
 				wrong := 0
 				start := time.Now()
-				c := lcNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+				c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
 					ExpireAfter: func(k, _ int) time.Duration { return lives[k] },
 					OnEvict: func(k, v int, r Reason) {
 						mu.Lock()
@@ -976,7 +948,7 @@ func TestRefreshOncePerKey(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ld := &refreshLoader{}
 				log := &lcLog{}
-				c := lcNew(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
+				c := newCache(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
 				ctx := context.Background()
 				c.Get(ctx, "k")
 				time.Sleep(4 * time.Second)
@@ -1047,7 +1019,7 @@ func TestRefreshFailureKeepsTheOldValue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ld := &refreshLoader{}
 		log := &lcLog{}
-		c := lcNew(t, ld.load, &Options[string, string]{TTL: time.Minute, RefreshAfter: 10 * time.Second, OnEvict: log.add})
+		c := newCache(t, ld.load, &Options[string, string]{TTL: time.Minute, RefreshAfter: 10 * time.Second, OnEvict: log.add})
 		ctx := context.Background()
 		c.Get(ctx, "k")
 		ld.set(nil, true)
@@ -1107,7 +1079,7 @@ func TestGetJoinsTheRefreshOfAnExpiredValue(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ld := &refreshLoader{}
 				log := &lcLog{}
-				c := lcNew(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
+				c := newCache(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
 				ctx := context.Background()
 				c.Get(ctx, "k")
 				time.Sleep(6 * time.Second)
@@ -1171,7 +1143,7 @@ func TestGetJoinsTheRefreshOfAnExpiredValue(t *testing.T) {
 func TestJoinedGetLeavingDoesNotCancelTheRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ld := &refreshLoader{}
-		c := lcNew(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second})
+		c := newCache(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second})
 		c.Get(context.Background(), "k")
 		time.Sleep(6 * time.Second)
 		gate := make(chan struct{})
@@ -1220,7 +1192,7 @@ func TestRefreshCancelledAndStale(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ld := &refreshLoader{}
 				log := &lcLog{}
-				c := lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: log.add})
+				c := newCache(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: log.add})
 				c.Get(context.Background(), "k")
 				time.Sleep(time.Second)
 				gate := make(chan struct{})
@@ -1268,7 +1240,7 @@ func TestRefreshCancelledAndStale(t *testing.T) {
 // Loader has returned.
 func TestCloseWaitsForARefresh(t *testing.T) {
 	ld := &refreshLoader{}
-	c := lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Nanosecond})
+	c := newCache(t, ld.load, &Options[string, string]{RefreshAfter: time.Nanosecond})
 	c.Get(context.Background(), "k")
 	ld.set(make(chan struct{}), false)
 	deadline := time.Now().Add(10 * time.Second)
@@ -1279,7 +1251,7 @@ func TestCloseWaitsForARefresh(t *testing.T) {
 		c.Get(context.Background(), "k")
 		time.Sleep(time.Millisecond)
 	}
-	lcWithin(t, "Close during a refresh", func() { c.Close() })
+	returns(t, "Close during a refresh", func() { c.Close() })
 	ld.mu.Lock()
 	defer ld.mu.Unlock()
 	if ld.ctxErr == nil {
@@ -1293,7 +1265,7 @@ func TestRefreshContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		type key struct{}
 		ld := &refreshLoader{}
-		c := lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Second})
+		c := newCache(t, ld.load, &Options[string, string]{RefreshAfter: time.Second})
 		c.Get(context.Background(), "k")
 		time.Sleep(time.Second)
 		gate := make(chan struct{})
@@ -1327,7 +1299,7 @@ func TestRefreshWithExpireAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ld := &refreshLoader{}
 		var calls atomic.Int32
-		c := lcNew(t, ld.load, &Options[string, string]{
+		c := newCache(t, ld.load, &Options[string, string]{
 			RefreshAfter: time.Second,
 			ExpireAfter: func(k, v string) time.Duration {
 				calls.Add(1)
@@ -1359,7 +1331,7 @@ func TestSet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ld lcCounter
 		log := &lcLog{}
-		c := lcNew(t, ld.load, &Options[string, string]{MaxEntries: 2, TTL: time.Minute, OnEvict: log.add})
+		c := newCache(t, ld.load, &Options[string, string]{MaxEntries: 2, TTL: time.Minute, OnEvict: log.add})
 		ctx := context.Background()
 		if err := c.Set("a", "set1"); err != nil {
 			t.Fatal(err)
@@ -1402,7 +1374,7 @@ func TestSetMakesALoadStale(t *testing.T) {
 		unblock := make(chan struct{})
 		log := &lcLog{}
 		var calls atomic.Int32
-		c := lcNew(t, func(ctx context.Context, k string) (string, error) {
+		c := newCache(t, func(ctx context.Context, k string) (string, error) {
 			calls.Add(1)
 			<-unblock
 			return "loaded", nil
@@ -1455,7 +1427,7 @@ func TestSetAfterClose(t *testing.T) {
 				opts.ExpireAfter = func(string, string) time.Duration { calls.Add(1); return time.Hour }
 			}
 			var ld lcCounter
-			c := lcNew(t, ld.load, opts)
+			c := newCache(t, ld.load, opts)
 			c.Close()
 			if err := c.Set("a", "v"); !errors.Is(err, ErrClosed) {
 				t.Errorf("Set after Close = %v, want ErrClosed", err)
@@ -1479,7 +1451,7 @@ func TestSetAfterClose(t *testing.T) {
 func TestSetWithExpireAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &lcLog{}
-		c := lcNew(t, (&lcCounter{}).load, &Options[string, string]{
+		c := newCache(t, (&lcCounter{}).load, &Options[string, string]{
 			ExpireAfter: func(k, v string) time.Duration { d, _ := time.ParseDuration(v); return d },
 			OnEvict:     log.add,
 		})
@@ -1506,7 +1478,7 @@ func TestAll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ld lcCounter
 		log := &lcLog{}
-		c := lcNew(t, ld.load, &Options[string, string]{MaxEntries: 10, TTL: time.Minute, OnEvict: log.add})
+		c := newCache(t, ld.load, &Options[string, string]{MaxEntries: 10, TTL: time.Minute, OnEvict: log.add})
 		ctx := context.Background()
 		for _, k := range []string{"a", "b", "c", "d"} {
 			c.Get(ctx, k)
@@ -1550,7 +1522,7 @@ func TestAll(t *testing.T) {
 
 func TestAllOrderFollowsKeys(t *testing.T) {
 	var ld lcCounter
-	c := lcNew(t, ld.load, &Options[string, string]{MaxEntries: 100})
+	c := newCache(t, ld.load, &Options[string, string]{MaxEntries: 100})
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 7))
 	for range 2000 {
@@ -1574,7 +1546,7 @@ func TestAllOrderFollowsKeys(t *testing.T) {
 func TestAllBreakAndReentry(t *testing.T) {
 	var ld lcCounter
 	log := &lcLog{}
-	c := lcNew(t, ld.load, &Options[string, string]{OnEvict: log.add})
+	c := newCache(t, ld.load, &Options[string, string]{OnEvict: log.add})
 	ctx := context.Background()
 	for _, k := range []string{"a", "b", "c", "d"} {
 		c.Get(ctx, k)
@@ -1590,7 +1562,7 @@ func TestAllBreakAndReentry(t *testing.T) {
 		t.Errorf("break after 2: %d iterations", n)
 	}
 	var got []string
-	lcWithin(t, "All with a body that calls the cache", func() {
+	returns(t, "All with a body that calls the cache", func() {
 		for k, v := range c.All() {
 			got = append(got, k+"="+v)
 			switch k {
@@ -1652,7 +1624,7 @@ func TestReadsHaveNoSideEffect(t *testing.T) {
 				log := &lcLog{}
 				opts := cfg.opts
 				opts.OnEvict = log.add
-				c := lcNew(t, ld.load, &opts)
+				c := newCache(t, ld.load, &opts)
 				ctx := context.Background()
 				for _, k := range []string{"a", "b", "c"} {
 					c.Get(ctx, k)
@@ -1697,7 +1669,7 @@ func TestReadsHaveNoSideEffect(t *testing.T) {
 // of the same keys: a hit must never see a value that Set has not finished
 // storing, and a lease taken on it must never be lost.
 func TestSetPublishesOnlyOnceStored(t *testing.T) {
-	c := lcNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 1})
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 1})
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Go(func() {
@@ -1739,7 +1711,7 @@ func TestCloseWaitsForARefreshsCallbacks(t *testing.T) {
 		inEvict := make(chan struct{})
 		unblock := make(chan struct{})
 		ld := &refreshLoader{}
-		c := lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: func(k, v string, r Reason) {
+		c := newCache(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: func(k, v string, r Reason) {
 			if r == Replaced {
 				close(inEvict)
 				<-unblock
@@ -1772,7 +1744,7 @@ func TestCloseFromARefreshsCallback(t *testing.T) {
 		var c *KeyedCache[string, string]
 		ld := &refreshLoader{}
 		log := &lcLog{}
-		c = lcNew(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: func(k, v string, r Reason) {
+		c = newCache(t, ld.load, &Options[string, string]{RefreshAfter: time.Second, OnEvict: func(k, v string, r Reason) {
 			log.add(k, v, r)
 			if r == Replaced {
 				c.Close()
@@ -1798,7 +1770,7 @@ func TestJoinedRefreshSurvivesDeleteAndClear(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ld := &refreshLoader{}
 				log := &lcLog{}
-				c := lcNew(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
+				c := newCache(t, ld.load, &Options[string, string]{TTL: 10 * time.Second, RefreshAfter: 5 * time.Second, OnEvict: log.add})
 				c.Get(context.Background(), "k")
 				time.Sleep(6 * time.Second)
 				gate := make(chan struct{})
@@ -1845,7 +1817,7 @@ func TestJoinedRefreshSurvivesDeleteAndClear(t *testing.T) {
 // it does not make room for itself.
 func TestBornExpiredValueEvictsNothing(t *testing.T) {
 	log := &lcLog{}
-	c := lcNew(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
+	c := newCache(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
 		MaxEntries: 1,
 		ExpireAfter: func(k, _ string) time.Duration {
 			if k == "once" {
@@ -1874,7 +1846,7 @@ func TestBornExpiredValueEvictsNothing(t *testing.T) {
 // *PanicError, nothing is stored, and the key and Close stay usable.
 func TestPanickingExpireAfterFailsTheLoad(t *testing.T) {
 	var calls atomic.Int32
-	c := lcNew(t, func(_ context.Context, k string) (string, error) { return k + strconv.Itoa(int(calls.Add(1))), nil }, &Options[string, string]{
+	c := newCache(t, func(_ context.Context, k string) (string, error) { return k + strconv.Itoa(int(calls.Add(1))), nil }, &Options[string, string]{
 		ExpireAfter: func(k, v string) time.Duration {
 			if v != "bad3" {
 				panic("bad lifetime")
@@ -1882,7 +1854,7 @@ func TestPanickingExpireAfterFailsTheLoad(t *testing.T) {
 			return time.Hour
 		},
 	})
-	lcWithin(t, "Gets of a key whose ExpireAfter panics", func() {
+	returns(t, "Gets of a key whose ExpireAfter panics", func() {
 		for i, ctx := range []context.Context{context.Background(), cancellable(t)} {
 			_, err := c.Get(ctx, "bad")
 			var pe *PanicError
@@ -1897,7 +1869,7 @@ func TestPanickingExpireAfterFailsTheLoad(t *testing.T) {
 	if s := c.Stats(); s.LoadErrors != 2 || s.Loads != 1 || s.Entries != 1 {
 		t.Errorf("Stats() = %+v, want 2 load errors, 1 load, 1 entry", s)
 	}
-	lcWithin(t, "Close", func() { c.Close() })
+	returns(t, "Close", func() { c.Close() })
 }
 
 // oneNanosecond is a sleep that moves synctest's clock just past a

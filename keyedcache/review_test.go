@@ -35,17 +35,6 @@ func rvWithin(t *testing.T, what string, f func()) bool {
 	}
 }
 
-// rvNew returns a cache closed at the end of the test.
-func rvNew[K comparable, V any](t *testing.T, load Loader[K, V], opts *Options[K, V]) *KeyedCache[K, V] {
-	t.Helper()
-	c, err := New(load, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // ---------------------------------------------------------------------------
 // Hashing
 
@@ -53,7 +42,7 @@ func rvNew[K comparable, V any](t *testing.T, load Loader[K, V], opts *Options[K
 // platforms; TestReviewIntKeyOneLoad32Bit runs it for GOARCH=386.
 func TestReviewIntKeyOneLoad(t *testing.T) {
 	var loads atomic.Int64
-	c := rvNew(t, func(_ context.Context, k int) (int, error) { loads.Add(1); return k, nil }, nil)
+	c := newCache(t, func(_ context.Context, k int) (int, error) { loads.Add(1); return k, nil }, nil)
 	ctx := context.Background()
 	for i := range 100 {
 		for range 3 {
@@ -69,7 +58,7 @@ func TestReviewIntKeyOneLoad(t *testing.T) {
 		t.Errorf("Len = %d, want 100", n)
 	}
 	var uloads atomic.Int64
-	cu := rvNew(t, func(_ context.Context, k uintptr) (uintptr, error) { uloads.Add(1); return k, nil }, nil)
+	cu := newCache(t, func(_ context.Context, k uintptr) (uintptr, error) { uloads.Add(1); return k, nil }, nil)
 	for i := range uintptr(50) {
 		cu.Get(ctx, i)
 		cu.Get(ctx, i)
@@ -106,7 +95,7 @@ func TestReviewOddKeys(t *testing.T) {
 	ctx := context.Background()
 	t.Run("NaN", func(t *testing.T) {
 		var loads atomic.Int64
-		c := rvNew(t, func(_ context.Context, k float64) (float64, error) { loads.Add(1); return 1, nil }, nil)
+		c := newCache(t, func(_ context.Context, k float64) (float64, error) { loads.Add(1); return 1, nil }, nil)
 		for range 3 {
 			if _, err := c.Get(ctx, math.NaN()); err != nil {
 				t.Fatal(err)
@@ -124,7 +113,7 @@ func TestReviewOddKeys(t *testing.T) {
 	})
 	t.Run("SignedZero", func(t *testing.T) {
 		var loads atomic.Int64
-		c := rvNew(t, func(_ context.Context, k float64) (float64, error) { loads.Add(1); return 1, nil }, nil)
+		c := newCache(t, func(_ context.Context, k float64) (float64, error) { loads.Add(1); return 1, nil }, nil)
 		c.Get(ctx, 0.0)
 		c.Get(ctx, math.Copysign(0, -1))
 		if loads.Load() != 1 {
@@ -133,7 +122,7 @@ func TestReviewOddKeys(t *testing.T) {
 	})
 	t.Run("AnyKeys", func(t *testing.T) {
 		var loads atomic.Int64
-		c := rvNew(t, func(_ context.Context, k any) (string, error) { loads.Add(1); return fmt.Sprintf("%T", k), nil }, nil)
+		c := newCache(t, func(_ context.Context, k any) (string, error) { loads.Add(1); return fmt.Sprintf("%T", k), nil }, nil)
 		a, _ := c.Get(ctx, any(int(1)))
 		b, _ := c.Get(ctx, any(int64(1)))
 		d, _ := c.Get(ctx, any(int(1)))
@@ -171,7 +160,7 @@ func TestReviewOddKeys(t *testing.T) {
 	})
 	t.Run("ZeroSizeAndHuge", func(t *testing.T) {
 		var loads atomic.Int64
-		c := rvNew(t, func(_ context.Context, k struct{}) (int, error) { loads.Add(1); return 1, nil }, nil)
+		c := newCache(t, func(_ context.Context, k struct{}) (int, error) { loads.Add(1); return 1, nil }, nil)
 		c.Get(ctx, struct{}{})
 		c.Get(ctx, struct{}{})
 		if loads.Load() != 1 {
@@ -179,7 +168,7 @@ func TestReviewOddKeys(t *testing.T) {
 		}
 		type huge [4096]int64
 		var hl atomic.Int64
-		ch := rvNew(t, func(_ context.Context, k huge) (int64, error) { hl.Add(1); return k[4095], nil }, &Options[huge, int64]{MaxEntries: 4})
+		ch := newCache(t, func(_ context.Context, k huge) (int64, error) { hl.Add(1); return k[4095], nil }, &Options[huge, int64]{MaxEntries: 4})
 		for i := range 10 {
 			var k huge
 			k[4095] = int64(i % 5)
@@ -331,7 +320,7 @@ func TestReviewExpireAfterGoexit(t *testing.T) {
 // panicking Loader, and the key loads again.
 func TestReviewExpireAfterPanic(t *testing.T) {
 	var calls atomic.Int64
-	c := rvNew(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
+	c := newCache(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
 		ExpireAfter: func(string, string) time.Duration {
 			if calls.Add(1) == 1 {
 				panic("boom")
@@ -360,7 +349,7 @@ func TestReviewLoaderGoexitAndPanic(t *testing.T) {
 		t.Run(fmt.Sprint("inline=", inline), func(t *testing.T) {
 			gate := make(chan struct{})
 			var mode atomic.Int64
-			c := rvNew(t, func(_ context.Context, k string) (string, error) {
+			c := newCache(t, func(_ context.Context, k string) (string, error) {
 				<-gate
 				switch mode.Load() {
 				case 0:
@@ -536,7 +525,7 @@ func TestReviewLeaseExactlyOnce(t *testing.T) {
 func TestReviewReleaseAfterClose(t *testing.T) {
 	var log []string
 	var c *KeyedCache[string, string]
-	c = rvNew(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
+	c = newCache(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
 		OnEvict: func(k, v string, r Reason) {
 			log = append(log, k+":"+r.String())
 			c.Close()
@@ -575,7 +564,7 @@ func TestReviewCloseFromEverywhere(t *testing.T) {
 	t.Run("OnEvictDeleted", func(t *testing.T) {
 		var c *KeyedCache[string, string]
 		var got []string
-		c = rvNew(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
+		c = newCache(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
 			OnEvict: func(k, v string, r Reason) {
 				got = append(got, k+":"+r.String())
 				if r == Deleted {
@@ -593,7 +582,7 @@ func TestReviewCloseFromEverywhere(t *testing.T) {
 	})
 	t.Run("AllBody", func(t *testing.T) {
 		var got []string
-		c := rvNew(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
+		c := newCache(t, func(_ context.Context, k string) (string, error) { return k, nil }, &Options[string, string]{
 			OnEvict: func(k, v string, r Reason) { got = append(got, k+":"+r.String()) },
 		})
 		c.Get(ctx, "a")
@@ -613,7 +602,7 @@ func TestReviewCloseFromEverywhere(t *testing.T) {
 	})
 	t.Run("ConcurrentCloses", func(t *testing.T) {
 		var ran atomic.Int64
-		c := rvNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+		c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
 			OnEvict: func(int, int, Reason) { time.Sleep(time.Millisecond); ran.Add(1) },
 		})
 		for i := range 20 {
@@ -639,7 +628,7 @@ func TestReviewCloseFromEverywhere(t *testing.T) {
 	t.Run("DuringLoad", func(t *testing.T) {
 		started := make(chan struct{})
 		var sawCancel atomic.Bool
-		c := rvNew(t, func(ctx context.Context, k string) (string, error) {
+		c := newCache(t, func(ctx context.Context, k string) (string, error) {
 			close(started)
 			<-ctx.Done()
 			sawCancel.Store(true)
@@ -666,7 +655,7 @@ func TestReviewCloseFromEverywhere(t *testing.T) {
 			var loads atomic.Int64
 			var cancelled atomic.Bool
 			var evicts []string
-			c := rvNew(t, func(ctx context.Context, k string) (string, error) {
+			c := newCache(t, func(ctx context.Context, k string) (string, error) {
 				if loads.Add(1) == 1 {
 					return "v1", nil
 				}
@@ -699,7 +688,7 @@ func TestReviewLoaderContext(t *testing.T) {
 	t.Run("ValuesAndLastWaiter", func(t *testing.T) {
 		gotVal := make(chan any, 1)
 		ctxs := make(chan context.Context, 1)
-		c := rvNew(t, func(ctx context.Context, k string) (string, error) {
+		c := newCache(t, func(ctx context.Context, k string) (string, error) {
 			gotVal <- ctx.Value(ck{})
 			ctxs <- ctx
 			<-ctx.Done()
@@ -735,7 +724,7 @@ func TestReviewLoaderContext(t *testing.T) {
 func TestReviewStatsExact(t *testing.T) {
 	for _, pol := range []Policy{LRU, TinyLFU} {
 		t.Run(pol.String(), func(t *testing.T) {
-			c := rvNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 16, Policy: pol})
+			c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 16, Policy: pol})
 			const G, N = 8, 5000
 			var wg sync.WaitGroup
 			for g := range G {
@@ -784,7 +773,7 @@ func TestReviewStatsExact(t *testing.T) {
 // order of a textbook LRU.
 func TestReviewLRUHandOff(t *testing.T) {
 	const max = 8
-	c := rvNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: max})
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: max})
 	var model []int // LRU first
 	touch := func(k int) {
 		if i := slices.Index(model, k); i >= 0 {
@@ -857,7 +846,7 @@ func TestReviewRemovedUnreachable(t *testing.T) {
 		t.Run(pol.String(), func(t *testing.T) {
 			var ptrs []weak.Pointer[big]
 			var mu sync.Mutex
-			c := rvNew(t, func(_ context.Context, k int) (*big, error) {
+			c := newCache(t, func(_ context.Context, k int) (*big, error) {
 				b := &big{n: k}
 				mu.Lock()
 				ptrs = append(ptrs, weak.Make(b))
@@ -903,7 +892,7 @@ func TestReviewReentrantCallbacks(t *testing.T) {
 		var depth atomic.Int64
 		var seen sync.Map
 		var n atomic.Int64
-		c = rvNew(t, func(_ context.Context, k string) (string, error) {
+		c = newCache(t, func(_ context.Context, k string) (string, error) {
 			return fmt.Sprint(k, "#", n.Add(1)), nil
 		}, &Options[string, string]{
 			MaxEntries:   2,
@@ -964,7 +953,7 @@ func TestReviewReentrantCallbacks(t *testing.T) {
 // with Keys (each Keys is a drain that finds only its stripe in use), many
 // more than four times; its order must then be exact again.
 func TestReviewLRUExactAgain(t *testing.T) {
-	c := rvNew(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 4})
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 4})
 	ctx := context.Background()
 	for k := range 4 {
 		c.Get(ctx, k)
