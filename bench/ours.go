@@ -32,23 +32,20 @@ func newKeyedCache(_ int, load LoadFunc) (Cache, error) {
 }
 
 func newBoundedKeyedCache(size int, load LoadFunc) (Cache, error) {
-	if size <= 0 {
-		return nil, errNoSize
-	}
-	c, err := keyedcache.New(keyedcache.Loader[string, *Value](load),
-		&keyedcache.Options[string, *Value]{MaxEntries: size})
-	if err != nil {
-		return nil, err
-	}
-	return keyedCache{c}, nil
+	return newPolicyKeyedCache(size, load, keyedcache.LRU)
 }
 
 func newTinyLFUKeyedCache(size int, load LoadFunc) (Cache, error) {
+	return newPolicyKeyedCache(size, load, keyedcache.TinyLFU)
+}
+
+// newPolicyKeyedCache returns keyedcache bounded at size under policy.
+func newPolicyKeyedCache(size int, load LoadFunc, policy keyedcache.Policy) (Cache, error) {
 	if size <= 0 {
 		return nil, errNoSize
 	}
 	c, err := keyedcache.New(keyedcache.Loader[string, *Value](load),
-		&keyedcache.Options[string, *Value]{MaxEntries: size, Policy: keyedcache.TinyLFU})
+		&keyedcache.Options[string, *Value]{MaxEntries: size, Policy: policy})
 	if err != nil {
 		return nil, err
 	}
