@@ -245,10 +245,7 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 		// a goroutine and two switches.
 		l.inline = true
 		c.mu.Unlock()
-		c.run(e, l)
-		out := l.own
-		l.own = nil
-		c.notify(out)
+		c.notify(c.run(e, l))
 		if l.err != nil {
 			var zero V
 			return zero, nil, l.err

@@ -18,21 +18,22 @@ import (
 type load[K comparable, V any] struct {
 	parent context.Context // the starter's; for Value
 
-	cmu      sync.Mutex // guards the two fields below
-	cdone    chan struct{}
+	cmu      sync.Mutex // guards cdone and canceled
 	canceled bool
 
-	err error
+	// guarded by the cache's mu
+	stale  bool  // not to be stored: Delete, Clear, Close or Set came first, or the key cannot be stored
+	leased bool  // the value was stored with leases
+	inline bool  // runs in the starter's goroutine, which notifies the removals itself
+	leases int32 // Acquires among the Gets waiting: leases to take when the value is stored
+
+	cdone chan struct{} // guarded by cmu
+	err   error
 
 	// guarded by the cache's mu
-	wait   chan struct{}   // closed when the result is ready; nil if no Get waits
-	stale  bool            // not to be stored: Delete, Clear, Close or Set came first, or the key cannot be stored
-	leases int32           // Acquires among the Gets waiting: leases to take when the value is stored
-	leased bool            // the value was stored with those leases
-	out    []removal[K, V] // removals made by storing the value, for a Get that receives it to notify
-	of     *entry[K, V]    // for a refresh: the entry it refreshes; nil for a load
-	inline bool            // runs in the starter's goroutine, which notifies own itself
-	own    []removal[K, V] // for an inline load: out, for its starter alone
+	wait chan struct{}    // closed when the result is ready; nil if no Get waits
+	out  *[]removal[K, V] // removals made by storing the value, for the first waiter to wake to notify
+	of   *entry[K, V]     // for a refresh: the entry it refreshes; nil for a load
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -80,20 +81,21 @@ func (l *load[K, V]) cancel() {
 
 // run calls the Loader for e and hands its outcome to finish, whether the
 // Loader returns, panics or calls runtime.Goexit. The two defers tell these
-// apart, as golang.org/x/sync/singleflight does.
-func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) {
+// apart, as golang.org/x/sync/singleflight does. For a load run inline, it
+// returns the removals its store made, for the starter to notify.
+func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, V]) {
 	var (
 		val      V
 		err      error
 		returned bool
 		panicked bool
 	)
-	start := time.Now()
+	start := c.clock() // monotonic only: half the cost of time.Now
 	defer func() {
 		if !returned && !panicked {
 			err = ErrLoaderExited
 		}
-		c.finish(e, l, val, err, time.Since(start))
+		own = c.finish(e, l, val, err, time.Duration(c.clock()-start))
 	}()
 	func() {
 		defer func() {
@@ -111,6 +113,7 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) {
 	if !returned {
 		panicked = true
 	}
+	return nil // set by the deferred finish
 }
 
 // finish records a load's outcome and stores its value unless the load went
@@ -120,7 +123,9 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) {
 // Get waits (a refresh nobody joined) does the load's goroutine run them.
 // Either way the load is over for Close first, so that an OnEvict may call
 // Close.
-func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err error, took time.Duration) {
+//
+// For a load run inline, it returns the removals for its starter to notify.
+func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err error, took time.Duration) []removal[K, V] {
 	var life time.Duration
 	hasLife := false
 	if err == nil && c.expireAfter != nil && !c.isStale(l) {
@@ -131,18 +136,18 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 				// ExpireAfter called runtime.Goexit: fail the load, so that
 				// nothing waits for it, and let the goroutine end.
 				var zero V
-				c.complete(e, l, zero, ErrLoaderExited, took, 0, false)
+				_ = c.complete(e, l, zero, ErrLoaderExited, took, 0, false) // nothing to notify: not stored
 			}
 		}()
 		life, err = c.lifetime(e.key, val)
 		exited = false
 		hasLife = err == nil
 	}
-	c.complete(e, l, val, err, took, life, hasLife)
+	return c.complete(e, l, val, err, took, life, hasLife)
 }
 
 // complete is the rest of finish, once the value's lifetime is known.
-func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err error, took, life time.Duration, hasLife bool) {
+func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err error, took, life time.Duration, hasLife bool) []removal[K, V] {
 	c.mu.Lock()
 	c.stats.loadTime += took
 	if err != nil {
@@ -172,10 +177,12 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 	default:
 		out = c.storeLocked(e, l, life, hasLife, out)
 	}
+	var own []removal[K, V]
 	if l.inline {
-		l.own, out = out, nil // the Get that ran the load notifies them
-	} else if e.waiters > 0 {
-		l.out, out = out, nil // the first waiter to wake notifies them
+		own, out = out, nil // the Get that ran the load notifies them
+	} else if e.waiters > 0 && len(out) > 0 {
+		waiting := out
+		l.out, out = &waiting, nil // the first waiter to wake notifies them
 	}
 	if l.wait != nil {
 		close(l.wait)
@@ -184,7 +191,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 	l.cancel()
 	if len(out) == 0 {
 		c.running.Done()
-		return
+		return own
 	}
 	// A refresh nobody joined: this goroutine of the cache runs the
 	// callbacks. It stays registered, so that Close waits for them, unless
@@ -203,6 +210,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		c.mu.Unlock()
 	}()
 	c.notify(out)
+	return nil
 }
 
 // lifetime calls ExpireAfter, turning a panic into the load's error: the
@@ -262,7 +270,9 @@ func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V]) (V, error) {
 	out := l.out
 	l.out = nil
 	c.mu.Unlock()
-	c.notify(out)
+	if out != nil {
+		c.notify(*out)
+	}
 	if l.err != nil {
 		var zero V
 		return zero, l.err
