@@ -78,9 +78,9 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		notifiers:    make(map[uint64]int),
 	}
 	c.idle.L = &c.mu
-	c.order.at = plinks[K, V]
-	c.loading.at = plinks[K, V]
-	c.exp.ttl.at = tlinks[K, V]
+	c.order.off = plinks[K, V]()
+	c.loading.off = plinks[K, V]()
+	c.exp.ttl.off = tlinks[K, V]()
 	if c.expireAfter != nil {
 		c.ttl = 0
 		c.exp.wheel = newWheel[K, V](0)

@@ -132,7 +132,7 @@ func newWheel[K comparable, V any](now int64) *wheel[K, V] {
 	w := &wheel[K, V]{time: now}
 	for i := range w.buckets {
 		for j := range w.buckets[i] {
-			w.buckets[i][j].at = tlinks[K, V]
+			w.buckets[i][j].off = tlinks[K, V]()
 		}
 	}
 	return w

@@ -1,5 +1,7 @@
 package keyedcache
 
+import "unsafe"
+
 // links are an entry's place in a doubly linked list. An entry has two
 // sets: pl for the loading list, then for the LRU or creation-order list,
 // and tl for expiry order. Lists are guarded by the cache's mu.
@@ -7,16 +9,23 @@ type links[K comparable, V any] struct {
 	prev, next *entry[K, V]
 }
 
-// A list is a doubly linked list of entries through one set of links,
-// chosen by at. Its zero value, with at set, is empty.
+// A list is a doubly linked list of entries through one set of links, the
+// one at offset off in an entry. Its zero value, with off set, is empty.
 type list[K comparable, V any] struct {
 	head, tail *entry[K, V]
 	n          int
-	at         func(*entry[K, V]) *links[K, V]
+	off        uintptr // plinks or tlinks
 }
 
-func plinks[K comparable, V any](e *entry[K, V]) *links[K, V] { return &e.pl }
-func tlinks[K comparable, V any](e *entry[K, V]) *links[K, V] { return &e.tl }
+// The offsets of an entry's two sets of links, for list.off.
+func plinks[K comparable, V any]() uintptr { return unsafe.Offsetof(entry[K, V]{}.pl) }
+func tlinks[K comparable, V any]() uintptr { return unsafe.Offsetof(entry[K, V]{}.tl) }
+
+// at returns e's links for l. It is an offset rather than a function so
+// that list operations inline and make no indirect calls.
+func (l *list[K, V]) at(e *entry[K, V]) *links[K, V] {
+	return (*links[K, V])(unsafe.Add(unsafe.Pointer(e), l.off))
+}
 
 func (l *list[K, V]) pushBack(e *entry[K, V]) {
 	lk := l.at(e)
