@@ -136,8 +136,23 @@ func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	return v, err
 }
 
-// hit counts a lock-free hit on e and records it for the LRU order.
+// hit counts a hit on e, found without a lock, and records it for the
+// policy. While hits do not overlap, a bounded cache applies it at once,
+// under mu taken with TryLock: no buffer, no later drain, and the exact
+// order. Once a hit finds mu taken, hits are taken to overlap, and they
+// record themselves in their stripes instead, without a lock (lru.go).
 func (c *KeyedCache[K, V]) hit(e *entry[K, V]) {
+	if c.rec.max != 0 && !c.stripes.concurrent.Load() {
+		if c.mu.TryLock() {
+			c.stats.hits++
+			if live(e.st.Load()) { // else it left since the lookup
+				c.accessLocked(e)
+			}
+			c.mu.Unlock()
+			return
+		}
+		c.stripes.concurrent.Store(true)
+	}
 	i := c.stripes.pick()
 	n := c.stripes.s[i].hits.Add(1)
 	if c.rec.max != 0 {

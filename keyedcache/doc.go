@@ -109,23 +109,21 @@
 // All list least recently used first. Recency is exact when calls do not
 // overlap: hits that never overlap (one goroutine replaying a trace, or
 // goroutines that hand the cache on to each other) give exactly the order of
-// a textbook LRU. Hits take no lock: each appends its entry to a small buffer
-// of its goroutine's stripe, and the next call that takes the lock (to store,
-// evict, remove or list) applies the buffered hits first, in order; a hit
-// from another stripe than the previous one applies the buffers before it
-// records itself.
+// a textbook LRU. While hits do not overlap, a hit takes the cache's lock
+// with TryLock and applies itself at once.
 //
-// Once hits are seen to overlap (a hit finds the lock taken while the
-// previous hit came from another stripe), the cache approximates, so that
-// concurrent hits never write to shared memory: it records only one hit in
-// eight of each stripe, applies the stripes one after another rather than in
-// the order of their hits, and drops a hit that finds its buffer full while
-// another goroutine holds the lock. Keys hit often are still recorded often;
-// the relative order of rarely hit keys is what may be lost. The cache returns
-// to the exact order when four drains in a row find only one stripe in use,
-// each with at least eight recorded hits (about 64 hits, at one in eight): a
-// goroutine that mixes a few hits with other calls may stay in the
-// approximate mode.
+// Once hits are seen to overlap (a hit finds the lock taken), the cache
+// approximates, so that concurrent hits never write to shared memory: a hit
+// takes no lock, and one hit in eight of each goroutine's stripe appends
+// its entry to a small buffer of the stripe; the next call that takes the
+// lock (to store, evict, remove or list) applies the buffers first, one
+// stripe after another rather than in the order of their hits, and a hit
+// that finds its buffer full while another goroutine holds the lock drops
+// its record. Keys hit often are still recorded often; the relative order of
+// rarely hit keys is what may be lost. The cache returns to the exact order
+// when four drains in a row find only one stripe in use, each with at least
+// eight recorded hits (about 64 hits, at one in eight): a goroutine that
+// mixes a few hits with other calls may stay in the approximate mode.
 //
 // The [TinyLFU] policy (window TinyLFU, after Caffeine) keeps a compact
 // count of how often each key was asked for lately, lets a new value into a

@@ -4,13 +4,14 @@ import "github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 
 // With Options.MaxEntries and the LRU policy, the order of use is the
 // cache's order list (entries linked through pl), least recently used
-// first, guarded by mu. A hit does not take mu: it appends its entry to its
-// stripe's ring (stripe.go), and whoever holds mu next applies the rings to
-// the order before doing anything that depends on it (inserting, evicting,
-// listing keys). When a ring is full, the hit that finds it full applies
-// the rings itself if mu is free, and otherwise drops its record: mu is
-// then held by a call that overlaps it in time, and recency may be
-// approximate for overlapping calls.
+// first, guarded by mu. While hits do not overlap, a hit takes mu with
+// TryLock and moves its entry at once (cache.go, hit). Once a hit finds mu
+// taken, hits overlap, and they stop taking it: one in sampleEvery of them
+// appends its entry to its stripe's ring (stripe.go), and whoever holds mu
+// next applies the rings to the order before doing anything that depends
+// on it (inserting, evicting, listing keys). When a ring is full, the hit
+// that finds it full applies the rings itself if mu is free, and otherwise
+// drops its record: recency is approximate for overlapping calls.
 //
 // Applying a batch of accesses in order gives the same LRU order as
 // applying only the last access to each entry, in the order of those last
@@ -38,39 +39,33 @@ const (
 )
 
 // record notes a lock-free hit on e, the n-th counted in stripe i, for the
-// LRU order.
-//
-// The order stays exact while hits do not overlap: a hit whose stripe is not
-// the one the previous hit used applies the buffered hits before it records
-// its own, so that the rings never hold hits of two stripes out of order. If
-// the lock is busy then, hits overlap, and the cache switches to a cheaper
-// approximation until drains show that they have stopped: it drops the check
-// (which would make every hit write one shared word), and records only one
-// hit in sampleEvery of each stripe. A key hit often is still recorded often;
-// the order among rarely hit keys is what the approximation loses.
+// policy, while hits overlap (hit applies the others at once). So that
+// concurrent hits never write to shared memory, it records only one hit in
+// sampleEvery of each stripe, in the stripe's ring, which whoever holds mu
+// next applies. A hit that finds its ring full applies the rings itself if
+// mu is free, and otherwise drops its record. A key hit often is still
+// recorded often; the order among rarely hit keys is what the approximation
+// loses.
 func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
-	ss := &c.stripes
-	switch {
-	case ss.concurrent.Load():
-		if n%sampleEvery != 0 {
-			return
-		}
-	case ss.last.Load() != i:
-		if c.mu.TryLock() {
-			c.drainQuickLocked() // the previous stripe's ring holds them all
-			ss.last.Store(i)
-			c.mu.Unlock()
-		} else {
-			ss.concurrent.Store(true)
-		}
+	if n%sampleEvery != 0 {
+		return
 	}
-	s := &ss.s[i]
+	s := &c.stripes.s[i]
 	t := s.tail.Load()
 	if t-s.head.Load() >= ringSize {
 		if !c.mu.TryLock() {
 			return // overlapping a call that holds mu: drop the hit
 		}
-		c.drainQuickLocked()
+		c.drainLocked()
+		if !c.stripes.concurrent.Load() {
+			// The drain found that hits no longer overlap: apply this one
+			// at once too, after those it applied.
+			if live(e.st.Load()) {
+				c.accessLocked(e)
+			}
+			c.mu.Unlock()
+			return
+		}
 		c.mu.Unlock()
 		t = s.tail.Load()
 	}
@@ -81,21 +76,16 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 }
 
 // collectLocked empties the rings into the scratch batch, and reports how
-// many stripes held hits, and the last of them.
-func (c *KeyedCache[K, V]) collectLocked(quick bool) (batch []*entry[K, V], used int, from uint32) {
+// many stripes held hits.
+func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int) {
 	batch = c.rec.scratch[:0]
-	lo, hi := 0, len(c.stripes.s)
-	if quick {
-		lo = int(c.stripes.last.Load() & c.stripes.mask)
-		hi = lo + 1
-	}
-	for i := lo; i < hi; i++ {
+	for i := range c.stripes.s {
 		s := &c.stripes.s[i]
 		h, t := s.head.Load(), s.tail.Load()
 		if h == t {
 			continue
 		}
-		used, from = used+1, uint32(i)
+		used++
 		for ; h != t; h++ {
 			// A hit that has claimed a slot but not yet filled it stops
 			// the drain of this stripe; the next drain takes it.
@@ -107,34 +97,33 @@ func (c *KeyedCache[K, V]) collectLocked(quick bool) (batch []*entry[K, V], used
 		}
 		s.head.Store(h)
 	}
-	return batch, used, from
-}
-
-// drainLocked applies the buffered hits to the LRU order.
-func (c *KeyedCache[K, V]) drainLocked() {
-	c.drainSomeLocked(false)
+	return batch, used
 }
 
 // drainQuickLocked is drainLocked for the drains that come often: a store's
-// eviction, on every miss of a full cache, and a hit's, when its ring is
-// full or its stripe changes. While hits do not overlap, every buffered hit
-// is in the stripe of the last one (record applies the rings whenever the
-// stripe changes), so it reads that stripe alone, and all of them one time
-// in fullEvery, for a hit that raced a change of stripe.
+// eviction, on every miss of a full cache. While hits do not overlap they
+// are applied at once (hit), and the rings are empty but for the last
+// records of a time when hits overlapped: it then reads them one time in
+// fullEvery only.
 func (c *KeyedCache[K, V]) drainQuickLocked() {
 	c.rec.quick++
-	c.drainSomeLocked(!c.stripes.concurrent.Load() && c.rec.quick%fullEvery != 0)
+	if c.stripes.concurrent.Load() || c.rec.quick%fullEvery == 0 {
+		c.drainLocked()
+	}
 }
 
-// fullEvery is how often drainQuickLocked reads every stripe.
+// fullEvery is how often drainQuickLocked reads the rings while hits do not
+// overlap.
 const fullEvery = 64
 
-func (c *KeyedCache[K, V]) drainSomeLocked(quick bool) {
+// drainLocked applies the hits recorded in the rings to the policy, and
+// decides whether hits still overlap.
+func (c *KeyedCache[K, V]) drainLocked() {
 	if c.rec.max == 0 {
 		return
 	}
 	ss := &c.stripes
-	batch, used, from := c.collectLocked(quick)
+	batch, used := c.collectLocked()
 	if ss.concurrent.Load() {
 		// Hits have overlapped; see whether they still do.
 		switch {
@@ -143,7 +132,6 @@ func (c *KeyedCache[K, V]) drainSomeLocked(quick bool) {
 		case used == 1 && len(batch) >= exactBatch:
 			if c.rec.singles++; c.rec.singles >= exactAfter {
 				c.rec.singles = 0
-				ss.last.Store(from)
 				ss.concurrent.Store(false)
 			}
 		}

@@ -35,11 +35,10 @@ type stripes[K comparable, V any] struct {
 	s    []stripe[K, V] // len is a power of two
 	mask uint32         // len(s)-1
 	_    [128 - 24 - 4]byte
-	// last is the stripe of the last recorded hit, and concurrent is set
-	// once hits have been seen to overlap; both are written rarely.
-	last       atomic.Uint32
+	// concurrent is set while hits are taken to overlap; it is written
+	// rarely.
 	concurrent atomic.Bool
-	_          [128 - 4 - 4]byte
+	_          [128 - 4]byte
 }
 
 func (ss *stripes[K, V]) init(bounded bool) {
