@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -432,8 +433,10 @@ func TestMissDoesNotCopyTheTable(t *testing.T) {
 		walk = func(slots []atomic.Pointer[tnode], d int) {
 			deepest = max(deepest, d)
 			for i := range slots {
-				if p := slots[i].Load(); p != nil && !p.leaf {
+				if p := slots[i].Load(); p != nil && p.kind == kindInner {
 					walk(asInner(p).child[:], d+1)
+				} else if p != nil && p.kind == kindBucket {
+					deepest = max(deepest, d+1)
 				}
 			}
 		}
@@ -512,5 +515,104 @@ func TestTrieCollisions(t *testing.T) {
 	}
 	if len(left) != 25 {
 		t.Errorf("range saw %v, want the 25 odd keys", left)
+	}
+}
+
+// TestTrieBuckets checks the table against a map while keys come and go,
+// with hashes chosen to crowd a few slots: buckets fill, split, empty and
+// come back, tags collide (only the high bits vary for some keys), and
+// chains of equal hashes sit in buckets. After every change each key must
+// be found exactly when present, and once every key is gone the table must
+// hold no node at all. Readers that run meanwhile must always find the keys
+// that never leave.
+func TestTrieBuckets(t *testing.T) {
+	hashOf := func(k int) uint64 {
+		switch k % 4 {
+		case 0: // one root slot, varying below it
+			return 0x5A00000000000000 | uint64(k)<<20
+		case 1: // equal low bits: equal tags
+			return 0x5A00000000000000 | uint64(k)<<40
+		case 2: // full collisions, in chains
+			return 0x5A12345678000000 | uint64(k%3)
+		default: // spread
+			return uint64(k) * 0x9E3779B97F4A7C15
+		}
+	}
+	var tab table[int, int]
+	var mu sync.Mutex
+	const stable = 40 // keys below stable, multiples of 5, never leave
+	present := map[int]*entry[int, int]{}
+	add := func(k int) {
+		e := &entry[int, int]{key: k, hash: hashOf(k)}
+		tab.insertLocked(e)
+		present[k] = e
+	}
+	mu.Lock()
+	for k := 0; k < stable; k += 5 {
+		add(k)
+	}
+	mu.Unlock()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var misses atomic.Int64
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := r; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := 5 * (i % (stable / 5))
+				if e := tab.lookup(hashOf(k), k); e == nil || e.key != k {
+					misses.Add(1)
+				}
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 20000 {
+		k := rng.IntN(400)
+		if k < stable && k%5 == 0 {
+			continue
+		}
+		mu.Lock()
+		if e, ok := present[k]; ok {
+			tab.deleteLocked(e)
+			delete(present, k)
+		} else {
+			add(k)
+		}
+		if round%500 == 0 {
+			for j := range 400 {
+				e := tab.lookup(hashOf(j), j)
+				if want := present[j]; e != want {
+					t.Fatalf("round %d: lookup(%d) = %p, want %p", round, j, e, want)
+				}
+			}
+			n := 0
+			tab.rangeLocked(func(*entry[int, int]) bool { n++; return true })
+			if n != len(present) {
+				t.Fatalf("round %d: range saw %d entries, want %d", round, n, len(present))
+			}
+		}
+		mu.Unlock()
+	}
+	close(stop)
+	wg.Wait()
+	if n := misses.Load(); n != 0 {
+		t.Errorf("readers missed keys that never left %d times", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range present {
+		tab.deleteLocked(e)
+	}
+	for i := range tab.root {
+		if tab.root[i].Load() != nil {
+			t.Fatalf("root slot %d still holds a node after every key left", i)
+		}
 	}
 }

@@ -7,33 +7,66 @@ import (
 
 // The table maps keys to entries. It is a hash trie, the structure of Go
 // 1.24's sync.Map (internal/sync.HashTrieMap), simplified by the cache's
-// single writer: every change is made under the cache's mu, while Gets read
-// it without a lock, through atomic pointers.
+// single writer and given small buckets at its leaves: every change is made
+// under the cache's mu, while Gets read it without a lock, through atomic
+// pointers.
 //
 // The root has 256 children, indexed by the top 8 bits of the key's hash;
-// an inner node has 16, indexed by the next 4 bits, and so on down. A child is nil, an inner node, or the head of a chain
-// of entries whose hashes are equal (a chain longer than one needs a full
-// 64-bit collision). Inserting never copies more than the nodes on one path,
-// and there is no resize: no single insert does work that grows with the
-// number of entries. A removed entry is unlinked at once, so the table holds
-// no reference to it; an inner node left empty is unlinked too.
+// an inner node has 16, indexed by the next 4 bits, and so on down. A child
+// is nil, an inner node, a bucket, or the head of a chain of entries whose
+// hashes are equal (a chain longer than one needs a full 64-bit collision).
+// A bucket holds up to five chains whose hashes differ, each with a 6-bit
+// tag from its hash, so that a lookup dereferences only the chains whose tag
+// matches; a sixth chain splits it into an inner node. Buckets keep the
+// table small: about 20 bytes per entry rather than the 50 that inner
+// nodes alone take, because the slots of the deepest inner nodes are
+// mostly empty.
+//
+// Inserting never copies more than the nodes on one path, and there is no
+// resize: no single insert does work that grows with the number of
+// entries. A removed entry is unlinked at once, so the table holds no
+// reference to it; a bucket or inner node left empty is unlinked too. A
+// split builds the new nodes aside and publishes them with one store: a
+// reader still in the old bucket finds every entry it held, and the old
+// bucket is never written again.
 
 const (
 	trieBits   = 4
 	trieFanout = 1 << trieBits
 	trieMask   = trieFanout - 1
+
+	bucketSize = 5 // a bucket is 48 bytes: a size class of the allocator
+	tagBits    = 6
+	tagMask    = 1<<tagBits - 1
 )
 
-// A tnode heads both kinds of trie node; leaf tells which one it is. An
-// entry begins with a tnode, so a *tnode can be converted back to it.
+// The kinds of trie node. The zero value is an entry's.
+const (
+	kindEntry uint8 = iota
+	kindInner
+	kindBucket
+)
+
+// A tnode heads every kind of trie node; kind tells which one it is. An
+// entry begins with a tnode, so a *tnode can be converted back to it. kind
+// never changes once the node is published.
 type tnode struct {
-	leaf bool
+	kind uint8
 }
 
 // An inner node of the trie.
 type inner struct {
 	tnode
 	child [trieFanout]atomic.Pointer[tnode]
+}
+
+// A bucket of the trie: up to bucketSize chains of entries, slot i with the
+// tag of its hash in bits tagBits*i of tags. A nil slot is free; its tag
+// means nothing.
+type bucket struct {
+	tnode
+	tags atomic.Uint32
+	slot [bucketSize]atomic.Pointer[tnode]
 }
 
 // table is embedded in KeyedCache. Its root is wider than the inner nodes
@@ -58,15 +91,48 @@ func asInner(n *tnode) *inner {
 	return (*inner)(unsafe.Pointer(n))
 }
 
+func asBucket(n *tnode) *bucket {
+	return (*bucket)(unsafe.Pointer(n))
+}
+
+func tagOf(h uint64) uint32 { return uint32(h) & tagMask }
+
+// setTag records in b that slot i holds a chain whose hash is h.
+func (b *bucket) setTag(i int, h uint64) {
+	t := b.tags.Load() &^ (tagMask << (tagBits * i))
+	b.tags.Store(t | tagOf(h)<<(tagBits*i))
+}
+
+// findChain returns the entry for key in the chain that begins with head,
+// whose hash is h, or nil.
+func findChain[K comparable, V any](head *tnode, h uint64, key K) *entry[K, V] {
+	for e := asEntry[K, V](head); e != nil; e = e.chain.Load() {
+		if e.hash == h && e.key == key {
+			return e
+		}
+	}
+	return nil
+}
+
 // lookup returns the entry for key, whose hash is h, in any state, or nil.
 // It takes no lock.
 func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
 	p := t.root[h>>(64-rootBits)].Load()
 	for shift := shift0; p != nil; shift -= trieBits {
-		if p.leaf {
-			for e := asEntry[K, V](p); e != nil; e = e.chain.Load() {
-				if e.hash == h && e.key == key {
-					return e
+		switch p.kind {
+		case kindEntry:
+			return findChain[K, V](p, h, key)
+		case kindBucket:
+			b := asBucket(p)
+			tags, want := b.tags.Load(), tagOf(h)
+			for i := range bucketSize {
+				if tags>>(tagBits*i)&tagMask != want {
+					continue
+				}
+				if q := b.slot[i].Load(); q != nil {
+					if e := findChain[K, V](q, h, key); e != nil {
+						return e
+					}
 				}
 			}
 			return nil
@@ -78,7 +144,7 @@ func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
 
 // insertLocked adds e, whose key must not be in the table.
 func (t *table[K, V]) insertLocked(e *entry[K, V]) {
-	e.leaf = true
+	e.kind = kindEntry
 	slot := &t.root[e.hash>>(64-rootBits)]
 	for shift := shift0; ; shift -= trieBits {
 		p := slot.Load()
@@ -86,35 +152,89 @@ func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 			slot.Store(&e.tnode)
 			return
 		}
-		if !p.leaf {
+		switch p.kind {
+		case kindInner:
 			slot = &asInner(p).child[(e.hash>>shift)&trieMask]
 			continue
-		}
-		old := asEntry[K, V](p)
-		if old.hash == e.hash || shift < 0 {
-			e.chain.Store(old)
-			slot.Store(&e.tnode)
+		case kindEntry:
+			old := asEntry[K, V](p)
+			if old.hash == e.hash || shift < 0 {
+				e.chain.Store(old)
+				slot.Store(&e.tnode)
+				return
+			}
+			b := &bucket{tnode: tnode{kindBucket}}
+			b.slot[0].Store(p)
+			b.slot[1].Store(&e.tnode)
+			b.tags.Store(tagOf(old.hash) | tagOf(e.hash)<<tagBits)
+			slot.Store(&b.tnode)
 			return
 		}
-		// Split: build the inner nodes down to where the hashes part, then
-		// publish them with one store, so readers see the old chain or the
-		// whole new path.
-		top := new(inner)
-		in := top
-		for s := shift; ; s -= trieBits {
-			i, j := (old.hash>>s)&trieMask, (e.hash>>s)&trieMask
-			if i != j {
-				in.child[i].Store(&old.tnode)
-				in.child[j].Store(&e.tnode)
-				break
+		b := asBucket(p)
+		free := -1
+		for i := range bucketSize {
+			q := b.slot[i].Load()
+			if q == nil {
+				if free < 0 {
+					free = i
+				}
+				continue
 			}
-			next := new(inner)
-			in.child[i].Store(&next.tnode)
-			in = next
+			if old := asEntry[K, V](q); old.hash == e.hash {
+				e.chain.Store(old)
+				b.slot[i].Store(&e.tnode)
+				return
+			}
 		}
-		slot.Store(&top.tnode)
+		if free >= 0 {
+			// The tag first: a reader that sees the slot's old tag with
+			// the new entry only misses a key being inserted.
+			b.setTag(free, e.hash)
+			b.slot[free].Store(&e.tnode)
+			return
+		}
+		var heads [bucketSize + 1]*tnode
+		for i := range bucketSize {
+			heads[i] = b.slot[i].Load()
+		}
+		heads[bucketSize] = &e.tnode
+		slot.Store(split[K, V](heads[:], shift))
 		return
 	}
+}
+
+// split returns a new node holding heads, chains whose hashes differ, at
+// most bucketSize+1 of them, for the slot whose children shift picks: an
+// inner node whose children are the chains alone, buckets, or further
+// splits. It writes only new nodes.
+func split[K comparable, V any](heads []*tnode, shift int) *tnode {
+	in := &inner{tnode: tnode{kindInner}}
+	var group [bucketSize + 1]*tnode
+	for j := range uint64(trieFanout) {
+		n := 0
+		for _, p := range heads {
+			if (asEntry[K, V](p).hash>>shift)&trieMask == j {
+				group[n] = p
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+		case n == 1:
+			in.child[j].Store(group[0])
+		case n <= bucketSize:
+			b := &bucket{tnode: tnode{kindBucket}}
+			for i, p := range group[:n] {
+				b.setTag(i, asEntry[K, V](p).hash)
+				b.slot[i].Store(p)
+			}
+			in.child[j].Store(&b.tnode)
+		default:
+			// Distinct hashes part within the bits left.
+			in.child[j].Store(split[K, V](group[:n], shift-trieBits))
+		}
+	}
+	return &in.tnode
 }
 
 // deleteLocked unlinks e, which must be in the table. A reader that is
@@ -131,36 +251,70 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 		if p == nil {
 			return
 		}
-		if !p.leaf {
+		switch p.kind {
+		case kindInner:
 			n := asInner(p)
 			slot = &n.child[(e.hash>>shift)&trieMask]
 			depth++
 			path[depth], nodes[depth] = slot, n
 			continue
-		}
-		head := asEntry[K, V](p)
-		if head == e {
-			next := e.chain.Load()
-			if next == nil {
-				slot.Store(nil)
+		case kindEntry:
+			if unchain(slot, e) {
 				t.pruneLocked(path[:depth+1], nodes[:depth+1])
-			} else {
-				slot.Store(&next.tnode)
 			}
 			return
 		}
-		for prev := head; prev != nil; prev = prev.chain.Load() {
-			if prev.chain.Load() == e {
-				prev.chain.Store(e.chain.Load())
-				return
+		b := asBucket(p)
+		for i := range bucketSize {
+			q := b.slot[i].Load()
+			if q == nil || asEntry[K, V](q).hash != e.hash {
+				continue
 			}
+			if unchain(&b.slot[i], e) && b.empty() {
+				slot.Store(nil)
+				t.pruneLocked(path[:depth+1], nodes[:depth+1])
+			}
+			return
 		}
 		return
 	}
 }
 
+// unchain takes e out of the chain that slot heads, and reports whether
+// that left slot empty.
+func unchain[K comparable, V any](slot *atomic.Pointer[tnode], e *entry[K, V]) bool {
+	head := asEntry[K, V](slot.Load())
+	if head == e {
+		next := e.chain.Load()
+		if next == nil {
+			slot.Store(nil)
+			return true
+		}
+		slot.Store(&next.tnode)
+		return false
+	}
+	for prev := head; prev != nil; prev = prev.chain.Load() {
+		if prev.chain.Load() == e {
+			prev.chain.Store(e.chain.Load())
+			return false
+		}
+	}
+	return false
+}
+
+// empty reports whether every slot of b is free.
+func (b *bucket) empty() bool {
+	for i := range b.slot {
+		if b.slot[i].Load() != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // pruneLocked unlinks the inner nodes that the last delete left empty, from
-// the bottom of the path up; path[i] is the slot in nodes[i] that was taken.
+// the bottom of the path up; path[i] is the slot in nodes[i] that was taken,
+// and path[len(path)-1] is already empty.
 func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner) {
 	for i := len(nodes) - 1; i > 0; i-- {
 		n := nodes[i]
@@ -185,16 +339,26 @@ func rangeSlots[K comparable, V any](slots []atomic.Pointer[tnode], f func(e *en
 		if p == nil {
 			continue
 		}
-		if !p.leaf {
-			if !rangeSlots(asInner(p).child[:], f) {
-				return false
-			}
-			continue
+		var ok bool
+		switch p.kind {
+		case kindInner:
+			ok = rangeSlots(asInner(p).child[:], f)
+		case kindBucket:
+			ok = rangeSlots(asBucket(p).slot[:], f)
+		default:
+			ok = rangeChain(asEntry[K, V](p), f)
 		}
-		for e := asEntry[K, V](p); e != nil; e = e.chain.Load() {
-			if !f(e) {
-				return false
-			}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func rangeChain[K comparable, V any](e *entry[K, V], f func(e *entry[K, V]) bool) bool {
+	for ; e != nil; e = e.chain.Load() {
+		if !f(e) {
+			return false
 		}
 	}
 	return true
