@@ -403,10 +403,11 @@ func (c *KeyedCache[K, V]) Delete(key K) bool {
 		if l := e.ld; l != nil {
 			c.staleLocked(e, l)
 		} else {
-			// Apply the rings first, so that none keeps e once it leaves.
-			c.drainLocked()
 			found = true
 			out = c.removeLocked(e, Deleted, out)
+			// Then empty the rings, so that none keeps e once it has
+			// left: a hit that records e after this finds it removed.
+			c.drainLocked()
 		}
 	}
 	c.mu.Unlock()
@@ -441,6 +442,9 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 	for e := c.firstLocked(); e != nil; e = c.firstLocked() {
 		out = c.removeLocked(e, why, out)
 	}
+	// Empty the rings again: a hit that found a value live before it was
+	// removed may have recorded it since the drain above.
+	c.drainLocked()
 	return out
 }
 

@@ -95,7 +95,12 @@
 // outlives a Close.
 //
 // Removed means released: once a value has left and its OnEvict has run, the
-// cache holds no reference to it.
+// cache holds no reference to it. One case waits a little: a value that a
+// bounded cache evicts or expires while hits on it overlap other calls may
+// stay in the buffer of recorded hits (see Bounds) until the cache next
+// applies it, which every Delete, Set, Clear, Close and Keys does, and a
+// store does at the latest 64 stores later. Delete, Set, Clear and Close
+// leave no such reference to the values they remove.
 //
 // Odd keys. A key not equal to itself (a NaN) could never be found again: it
 // is never stored, each Get loads it for itself, and Set refuses it with an

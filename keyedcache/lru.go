@@ -23,6 +23,9 @@ type recency[K comparable, V any] struct {
 	epoch   uint32         // drains so far, to mark entries seen in one
 	singles int            // drains in a row that found one stripe busy
 	quick   uint32         // drains by drainQuickLocked
+	// leftovers is set while the rings may hold hits recorded before
+	// hits stopped overlapping: drainQuickLocked then reads them.
+	leftovers bool
 	scratch []*entry[K, V] // reused by drainLocked
 }
 
@@ -70,7 +73,15 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 		t = s.tail.Load()
 	}
 	if s.tail.CompareAndSwap(t, t+1) {
-		s.ring[t%ringSize].Store(e)
+		slot := &s.ring[t%ringSize]
+		slot.Store(e)
+		if !live(e.st.Load()) || int32(s.head.Load()-t) > 0 {
+			// e left the cache since the lookup, maybe after the drain
+			// that followed its removal, or a drain has passed this slot
+			// while it was claimed but empty: either way no drain will
+			// take the record, and the ring must not keep e.
+			slot.CompareAndSwap(e, nil)
+		}
 	}
 	// else another goroutine on this stripe took the slot: drop the hit.
 }
@@ -86,16 +97,15 @@ func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int) {
 			continue
 		}
 		used++
+		// Move head first: a hit that fills one of these slots after it
+		// was swept below sees that head has passed it, and empties it
+		// again (record). The sweep takes every slot filled before it.
+		s.head.Store(t)
 		for ; h != t; h++ {
-			// A hit that has claimed a slot but not yet filled it stops
-			// the drain of this stripe; the next drain takes it.
-			e := s.ring[h%ringSize].Swap(nil)
-			if e == nil {
-				break
+			if e := s.ring[h%ringSize].Swap(nil); e != nil {
+				batch = append(batch, e)
 			}
-			batch = append(batch, e)
 		}
-		s.head.Store(h)
 	}
 	return batch, used
 }
@@ -103,11 +113,12 @@ func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int) {
 // drainQuickLocked is drainLocked for the drains that come often: a store's
 // eviction, on every miss of a full cache. While hits do not overlap they
 // are applied at once (hit), and the rings are empty but for the last
-// records of a time when hits overlapped: it then reads them one time in
-// fullEvery only.
+// records of a time when hits overlapped: it then reads them until a drain
+// finds them empty, and after that one time in fullEvery only, for a hit
+// that recorded itself late.
 func (c *KeyedCache[K, V]) drainQuickLocked() {
 	c.rec.quick++
-	if c.stripes.concurrent.Load() || c.rec.quick%fullEvery == 0 {
+	if c.stripes.concurrent.Load() || c.rec.leftovers || c.rec.quick%fullEvery == 0 {
 		c.drainLocked()
 	}
 }
@@ -133,8 +144,13 @@ func (c *KeyedCache[K, V]) drainLocked() {
 			if c.rec.singles++; c.rec.singles >= exactAfter {
 				c.rec.singles = 0
 				ss.concurrent.Store(false)
+				// Hits that read the flag before it changed may still
+				// record themselves.
+				c.rec.leftovers = true
 			}
 		}
+	} else {
+		c.rec.leftovers = used > 0
 	}
 	if len(batch) == 0 {
 		return

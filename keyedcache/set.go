@@ -43,8 +43,8 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 		if l := old.ld; l != nil {
 			c.staleLocked(old, l)
 		} else {
-			c.drainLocked()
 			out = c.removeLocked(old, Replaced, out)
+			c.drainLocked() // see Delete
 		}
 	}
 	e := &entry[K, V]{key: key, hash: h, val: value, wpos: unscheduled}
