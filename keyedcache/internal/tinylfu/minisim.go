@@ -34,6 +34,7 @@ type sim struct {
 	protectedMax int
 	lens         [4]int // by queue
 	hits         uint64
+	ghost        ghost // rejected candidates, as the policy's
 }
 
 type simNode struct {
@@ -54,6 +55,7 @@ func newSim(capacity, windowMax int) *sim {
 		size <<= 1
 	}
 	s.table = make([]int32, size)
+	s.ghost.init(int(ghostPeriod * float64(capacity)))
 	s.shift = 64
 	for n := size; n > 1; n >>= 1 {
 		s.shift--
@@ -149,8 +151,9 @@ const (
 	simProtected
 )
 
-// access replays a request for h.
-func (s *sim) access(h uint64, sk *sketch) {
+// access replays a request for h, admitting candidates found in the ghost
+// if useGhost, as the policy does while its ghost rule is on.
+func (s *sim) access(h uint64, sk *sketch, useGhost bool) {
 	if n := s.find(h); n != 0 {
 		s.hits++
 		q := s.nodes[n].queue
@@ -172,7 +175,7 @@ func (s *sim) access(h uint64, sk *sketch) {
 		s.free = s.nodes[n].next
 	} else {
 		// full: make room first, then reuse the slot
-		n = s.evict(sk)
+		n = s.evict(sk, useGhost)
 	}
 	s.nodes[n].hash = h
 	s.insert(h, n)
@@ -187,7 +190,7 @@ func (s *sim) access(h uint64, sk *sketch) {
 // evict removes one node to make room for a new one and returns its slot.
 // The new node would enter the window and push the window's least recently
 // used node out, to contend with the probation queue's.
-func (s *sim) evict(sk *sketch) int32 {
+func (s *sim) evict(sk *sketch, useGhost bool) int32 {
 	var out int32
 	candidate := int32(0)
 	if s.lens[simWindow] >= s.windowMax {
@@ -205,12 +208,22 @@ func (s *sim) evict(sk *sketch) int32 {
 		}
 	case victim == 0:
 		out = candidate
+	case useGhost && s.ghost.contains(s.nodes[candidate].hash):
+		out = victim
+		s.unlink(candidate)
+		s.pushBack(simProtected, candidate)
 	case sk.frequency(s.nodes[candidate].hash) > sk.frequency(s.nodes[victim].hash):
 		out = victim
 	default:
 		out = candidate
+		s.ghost.add(s.nodes[candidate].hash)
 	}
 	s.unlink(out)
 	s.delete(s.nodes[out].hash)
+	if s.lens[simProtected] > s.protectedMax {
+		d := s.front(simProtected)
+		s.unlink(d)
+		s.pushBack(simProbation, d)
+	}
 	return out
 }

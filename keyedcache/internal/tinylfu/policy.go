@@ -1,5 +1,7 @@
 package tinylfu
 
+import "math"
+
 const (
 	// initialWindow is the share of the capacity the window starts with
 	// (at least one node), until the sims first choose.
@@ -13,6 +15,10 @@ const (
 	// transfersPerOp bounds the nodes an operation moves between the window
 	// and the main space when the window's size changes.
 	transfersPerOp = 8
+	// choiceMargin is the margin, in standard deviations of its hits
+	// (counted as a Poisson variable), by which a sim must beat the sim of
+	// the window chosen last to move the window to its size.
+	choiceMargin = 2
 )
 
 // Queues a node can be in.
@@ -57,12 +63,25 @@ type Policy[T any] struct {
 	simMask    uint64 // a hash is in the sims' sample if mix(hash)>>40&simMask == 0
 	simCount   int    // sampled requests since the last choice
 	simPeriod  int
+	simChoice  int // the sim whose window was chosen last
+
+	// ghost holds the hashes of recently rejected candidates. While
+	// useGhost, a candidate found there is admitted; pairs follows a sample
+	// of the contests the rule decides, or would, and score counts those
+	// its way less those the other.
+	ghost    ghost
+	pairs    pairs
+	now      uint64 // calls counted, the clock of pairs
+	score    int
+	useGhost bool
 }
 
 // New returns a policy for at most capacity nodes (capacity >= 1). It
 // allocates everything the policy will need: about 8 bytes per unit of
-// capacity for the frequency sketch (rounded up to a power of two) and
-// about 2.5 KB per sim for the window's adaptation (more below 512).
+// capacity for the frequency sketch (rounded up to a power of two), about
+// 2.25 for the ghost and 0.75 for the contests that score it (from 128
+// nodes), and about 2.5 KB per sim for the window's adaptation (more below
+// 512), each with a ghost of its own of about 600 bytes.
 func New[T any](capacity int) *Policy[T] {
 	if capacity < 1 {
 		panic("tinylfu: capacity < 1")
@@ -92,6 +111,8 @@ func New[T any](capacity int) *Policy[T] {
 		p.sims[i] = newSim(c, max(1, int(f*float64(c))))
 	}
 	p.simPeriod = simPeriod * c
+	p.ghost.init(int(ghostPeriod * float64(capacity)))
+	p.pairs.init(capacity/pairsPerSlot, pairTTL*uint64(capacity))
 	return p
 }
 
@@ -127,6 +148,7 @@ func (p *Policy[T]) Access(n *Node[T]) {
 	case inProtected:
 		p.protected.moveToBack(n)
 	}
+	p.observe(n.hash)
 	p.sketch.increment(n.hash)
 	p.simulate(n.hash)
 	p.adapt()
@@ -137,6 +159,7 @@ func (p *Policy[T]) Access(n *Node[T]) {
 // followed by Add (Add counts its miss itself). Counting such misses lets a
 // key that is asked for often win admission on the Add that follows one day.
 func (p *Policy[T]) RecordMiss(hash uint64) {
+	p.observe(hash)
 	p.sketch.increment(hash)
 	p.simulate(hash)
 	p.adapt()
@@ -155,6 +178,7 @@ func (p *Policy[T]) Add(n *Node[T], hash uint64) (evicted *Node[T]) {
 		panic("tinylfu: Add of a node already in a policy")
 	}
 	n.hash = hash
+	p.observe(hash)
 	p.sketch.increment(hash)
 	p.simulate(hash)
 	n.queue = inWindow
@@ -192,13 +216,57 @@ func (p *Policy[T]) evict(candidate *Node[T]) *Node[T] {
 		}
 	case victim == nil:
 		out = candidate
-	case p.admit(candidate.hash, victim.hash):
-		out = victim
 	default:
-		out = candidate
+		out = p.contest(candidate, victim)
 	}
 	p.unlink(out)
+	p.demote()
 	return out
+}
+
+// contest returns which of candidate, on probation, and victim to evict.
+// The candidate stays if it is more popular (see admit) or, while the ghost
+// rule is on, if it was rejected a short while ago: then it goes straight
+// to the protected queue, as ARC moves a key found in its ghost lists to its
+// frequent list. A candidate rejected is recorded in the ghost.
+func (p *Policy[T]) contest(candidate, victim *Node[T]) *Node[T] {
+	admitted := p.admit(candidate.hash, victim.hash)
+	if p.ghost.bits == nil {
+		if admitted {
+			return victim
+		}
+		return candidate
+	}
+	recent := p.ghost.contains(candidate.hash)
+	if recent && !admitted {
+		p.pairs.add(candidate.hash, victim.hash, p.now)
+	}
+	switch {
+	case recent && p.useGhost:
+		p.probation.remove(candidate)
+		candidate.queue = inProtected
+		p.protected.pushBack(candidate)
+		return victim
+	case admitted:
+		return victim
+	}
+	p.ghost.add(candidate.hash)
+	return candidate
+}
+
+// observe counts a request for hash in the score of the ghost rule, if it
+// decides a contest followed, and advances the clock of the contests. The
+// rule is on while more contests were decided its way, at most scoreMax
+// more counting.
+func (p *Policy[T]) observe(hash uint64) {
+	if p.pairs.slots == nil {
+		return
+	}
+	p.now++
+	if d := p.pairs.request(hash); d != 0 {
+		p.score = min(max(p.score+d, -scoreMax), scoreMax)
+		p.useGhost = p.score > 0
+	}
 }
 
 // admit reports whether a candidate with hash c should replace a victim
@@ -334,7 +402,7 @@ func (p *Policy[T]) simulate(hash uint64) {
 		return
 	}
 	for _, s := range p.sims {
-		s.access(hash, &p.sketch)
+		s.access(hash, &p.sketch, p.useGhost)
 	}
 	p.simCount++
 	if p.simCount < p.simPeriod {
@@ -347,6 +415,12 @@ func (p *Policy[T]) simulate(hash uint64) {
 			best = i
 		}
 	}
+	// The sims' hits vary by chance, the more so as a sim holds few keys,
+	// and a move of the window costs hits until the queues settle.
+	if cur := p.sims[p.simChoice].hits; float64(p.sims[best].hits-cur) <= choiceMargin*math.Sqrt(float64(cur)) {
+		best = p.simChoice
+	}
+	p.simChoice = best
 	for _, s := range p.sims {
 		s.hits >>= 1
 	}
