@@ -173,11 +173,16 @@ func Example_refreshAfter() {
 	var mu sync.Mutex
 	version := 0
 	refreshed := make(chan struct{})
+	reload := make(chan struct{}) // lets the reload finish; for the output's order
 	configs, err := keyedcache.New(func(ctx context.Context, name string) (string, error) {
 		mu.Lock()
-		defer mu.Unlock()
 		version++
-		return fmt.Sprintf("%s v%d", name, version), nil
+		v := version
+		mu.Unlock()
+		if v > 1 {
+			<-reload
+		}
+		return fmt.Sprintf("%s v%d", name, v), nil
 	}, &keyedcache.Options[string, string]{
 		RefreshAfter: time.Millisecond,
 		OnEvict: func(name, old string, why keyedcache.Reason) {
@@ -200,6 +205,7 @@ func Example_refreshAfter() {
 	// reloads it in the background.
 	c, _ = configs.Get(ctx, "app")
 	fmt.Println("got", c)
+	close(reload)
 	<-refreshed
 	c, _ = configs.Peek("app")
 	fmt.Println("now", c)
