@@ -30,16 +30,16 @@ type KeyedCache[K comparable, V any] struct {
 	stripes stripes[K, V]  // hit counters and recency rings
 	running sync.WaitGroup // loads in flight, until their result is stored
 
-	mu         sync.Mutex                    // guards the fields below and those marked so
-	order      list[K, V]                    // live entries: LRU order with MaxEntries, else creation order
-	loading    list[K, V]                    // loads and refreshes in flight, stale ones included
-	refreshing map[K]*entry[K, V]            // refreshes in flight, by key
-	exp        expiry[K, V]                  // entries that can expire
-	rec        recency[K, V]                 // drains of the recency rings
-	tiny       *tinylfu.Policy[*entry[K, V]] // with Policy TinyLFU, which then keeps the order
-	live       int                           // stored values, expired ones not yet swept included
-	awaiting   int                           // removed values whose OnEvict waits for a release
-	stats      counters                      // all but lock-free hits
+	mu         sync.Mutex         // guards the fields below and those marked so
+	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
+	loading    list[K, V]         // loads and refreshes in flight, stale ones included
+	refreshing map[K]*entry[K, V] // refreshes in flight, by key
+	exp        expiry[K, V]       // entries that can expire
+	rec        recency[K, V]      // drains of the recency rings
+	tiny       *tinylfu.Policy    // with Policy TinyLFU, which then keeps the order
+	live       int                // stored values, expired ones not yet swept included
+	awaiting   int                // removed values whose OnEvict waits for a release
+	stats      counters           // all but lock-free hits
 	closed     bool
 	closeDone  chan struct{}  // closed once the first Close is over
 	closer     uint64         // goroutine of the first Close
@@ -78,8 +78,8 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		notifiers:    make(map[uint64]int),
 	}
 	c.idle.L = &c.mu
-	c.order.off = plinks[K, V]()
-	c.loading.off = plinks[K, V]()
+	c.order.Init()
+	c.loading.off = tlinks[K, V]()
 	c.exp.ttl.off = tlinks[K, V]()
 	if c.expireAfter != nil {
 		c.ttl = 0
@@ -88,7 +88,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 	c.timed = c.ttl > 0 || c.expireAfter != nil || c.refreshAfter > 0
 	c.rec.max = opts.MaxEntries
 	if opts.Policy == TinyLFU {
-		c.tiny = tinylfu.New[*entry[K, V]](opts.MaxEntries)
+		c.tiny = tinylfu.New(opts.MaxEntries)
 	}
 	c.stripes.init(opts.MaxEntries > 0)
 	return c, nil
@@ -239,7 +239,8 @@ func (c *KeyedCache[K, V]) join(ctx context.Context, e *entry[K, V], acquire boo
 // start registers a load of key, on behalf of a Get whose context is ctx,
 // and runs it. It is called with mu held, and unlocks it.
 func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire bool) (V, *entry[K, V], error) {
-	e := &entry[K, V]{key: key, hash: h, waiters: 1, wpos: unscheduled}
+	e := newEntry[K, V](key, h)
+	e.waiters = 1
 	e.st.Store(stLoading)
 	l := &load[K, V]{parent: ctx}
 	if acquire {
@@ -299,7 +300,7 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 	if l.of != nil {
 		// A refresh: it replaces the value it refreshes, if that is still
 		// stored, and otherwise stores its own.
-		if old := c.tab.lookup(e.hash, e.key); old != nil {
+		if old := c.tab.lookup(e.hash(), e.key); old != nil {
 			c.drainLocked() // the hits on old came first
 			out = c.removeLocked(old, Replaced, out)
 		}
@@ -432,7 +433,7 @@ func (c *KeyedCache[K, V]) Clear() {
 // refreshes, it cancels them too.
 func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, V] {
 	out := c.sweepLocked(c.now(), nil)
-	for e := c.loading.head; e != nil; e = e.pl.next {
+	for e := c.loading.head; e != nil; e = e.tl.next {
 		if cancel || (e.ld.of != nil && e.waiters == 0) {
 			e.ld.cancel()
 		}

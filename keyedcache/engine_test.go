@@ -482,19 +482,20 @@ func TestMissDoesNotCopyTheTable(t *testing.T) {
 }
 
 // TestTrieCollisions drives the table with keys whose hashes collide in
-// every bit, through a cache whose hash is replaced, to cover chains.
+// every bit, through a cache whose hash is replaced, to cover collision
+// nodes.
 func TestTrieCollisions(t *testing.T) {
 	var tab table[int, int]
 	var mu sync.Mutex
 	var es []*entry[int, int]
 	mu.Lock()
 	for k := range 50 {
-		e := &entry[int, int]{key: k, hash: uint64(k % 3)}
+		e := newEntry[int, int](k, uint64(k%3))
 		tab.insertLocked(e)
 		es = append(es, e)
 	}
 	for _, e := range es {
-		if got := tab.lookup(e.hash, e.key); got != e {
+		if got := tab.lookup(e.hash(), e.key); got != e {
 			t.Fatalf("lookup(%d) = %v", e.key, got)
 		}
 	}
@@ -508,7 +509,7 @@ func TestTrieCollisions(t *testing.T) {
 	mu.Unlock()
 	slices.Sort(left)
 	for i, e := range es {
-		got := tab.lookup(e.hash, e.key)
+		got := tab.lookup(e.hash(), e.key)
 		if (i%2 == 0) != (got == nil) {
 			t.Fatalf("after deletes, lookup(%d) = %v", e.key, got)
 		}
@@ -521,7 +522,7 @@ func TestTrieCollisions(t *testing.T) {
 // TestTrieBuckets checks the table against a map while keys come and go,
 // with hashes chosen to crowd a few slots: buckets fill, split, empty and
 // come back, tags collide (only the high bits vary for some keys), and
-// chains of equal hashes sit in buckets. After every change each key must
+// collision nodes sit in buckets. After every change each key must
 // be found exactly when present, and once every key is gone the table must
 // hold no node at all. Readers that run meanwhile must always find the keys
 // that never leave.
@@ -532,7 +533,7 @@ func TestTrieBuckets(t *testing.T) {
 			return 0x5A00000000000000 | uint64(k)<<20
 		case 1: // equal low bits: equal tags
 			return 0x5A00000000000000 | uint64(k)<<40
-		case 2: // full collisions, in chains
+		case 2: // full collisions
 			return 0x5A12345678000000 | uint64(k%3)
 		default: // spread
 			return uint64(k) * 0x9E3779B97F4A7C15
@@ -543,7 +544,7 @@ func TestTrieBuckets(t *testing.T) {
 	const stable = 40 // keys below stable, multiples of 5, never leave
 	present := map[int]*entry[int, int]{}
 	add := func(k int) {
-		e := &entry[int, int]{key: k, hash: hashOf(k)}
+		e := newEntry[int, int](k, hashOf(k))
 		tab.insertLocked(e)
 		present[k] = e
 	}

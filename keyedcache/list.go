@@ -2,9 +2,10 @@ package keyedcache
 
 import "unsafe"
 
-// links are an entry's place in a doubly linked list. An entry has two
-// sets: pl for the loading list, then for the LRU or creation-order list,
-// and tl for expiry order. Lists are guarded by the cache's mu.
+// links are an entry's place in a doubly linked list: its links tl place it
+// in the loading list while it loads, then in expiry order. (The order of
+// live entries is a tinylfu.List of their Nodes, tn.) Lists are guarded by
+// the cache's mu.
 type links[K comparable, V any] struct {
 	prev, next *entry[K, V]
 }
@@ -17,8 +18,7 @@ type list[K comparable, V any] struct {
 	off        uintptr // plinks or tlinks
 }
 
-// The offsets of an entry's two sets of links, for list.off.
-func plinks[K comparable, V any]() uintptr { return unsafe.Offsetof(entry[K, V]{}.pl) }
+// tlinks returns the offset of an entry's links tl, for list.off.
 func tlinks[K comparable, V any]() uintptr { return unsafe.Offsetof(entry[K, V]{}.tl) }
 
 // at returns e's links for l. It is an offset rather than a function so

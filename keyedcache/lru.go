@@ -19,14 +19,13 @@ import "github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 
 // recency holds the state of the rings' drains.
 type recency[K comparable, V any] struct {
-	max     int            // Options.MaxEntries; 0: unbounded
-	epoch   uint32         // drains so far, to mark entries seen in one
-	singles int            // drains in a row that found one stripe busy
-	quick   uint32         // drains by drainQuickLocked
+	max     int    // Options.MaxEntries; 0: unbounded
+	singles int    // drains in a row that found one stripe busy
+	quick   uint32 // drains by drainQuickLocked
 	// leftovers is set while the rings may hold hits recorded before
 	// hits stopped overlapping: drainQuickLocked then reads them.
 	leftovers bool
-	scratch []*entry[K, V] // reused by drainLocked
+	scratch   []*entry[K, V] // reused by drainLocked
 }
 
 // sampleEvery is how many hits of a stripe the cache lets pass for each one
@@ -155,32 +154,12 @@ func (c *KeyedCache[K, V]) drainLocked() {
 	if len(batch) == 0 {
 		return
 	}
-	if c.tiny != nil {
-		// Every access counts in TinyLFU's frequency sketch.
-		for _, e := range batch {
-			if live(e.st.Load()) {
-				c.accessLocked(e)
-			}
+	// In order: the LRU order comes out as if each hit had been applied
+	// when it was made, and every access counts in TinyLFU's sketch.
+	for _, e := range batch {
+		if live(e.st.Load()) {
+			c.accessLocked(e)
 		}
-		clear(batch)
-		c.rec.scratch = batch[:0]
-		return
-	}
-	c.rec.epoch++
-	// Walk backwards to keep the last access to each entry, then apply
-	// those in forward order.
-	n := 0
-	for i := len(batch) - 1; i >= 0; i-- {
-		e := batch[i]
-		if e.seen == c.rec.epoch || !live(e.st.Load()) {
-			continue
-		}
-		e.seen = c.rec.epoch
-		batch[len(batch)-1-n] = e
-		n++
-	}
-	for _, e := range batch[len(batch)-n:] {
-		c.accessLocked(e)
 	}
 	clear(batch)
 	c.rec.scratch = batch[:0]
@@ -202,26 +181,25 @@ func (c *KeyedCache[K, V]) touchLocked(e *entry[K, V]) {
 // caller then removes e, as evicted.
 func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out *[]removal[K, V]) bool {
 	if c.rec.max == 0 {
-		c.order.pushBack(e) // creation order
+		c.order.PushBack(&e.tn) // creation order
 		return true
 	}
 	c.drainQuickLocked()
 	if c.tiny != nil {
-		e.tn.Owner = e
-		v := c.tiny.Add(&e.tn, e.hash)
+		v := c.tiny.Add(&e.tn)
 		if v == nil {
 			return true
 		}
-		if v.Owner == e {
+		if v == &e.tn {
 			return false
 		}
-		*out = c.removeLocked(v.Owner, Evicted, *out)
+		*out = c.removeLocked(entryOf[K, V](v), Evicted, *out)
 		return true
 	}
-	for c.order.n >= c.rec.max {
-		*out = c.removeLocked(c.order.head, Evicted, *out)
+	for c.order.Len() >= c.rec.max {
+		*out = c.removeLocked(entryOf[K, V](c.order.Front()), Evicted, *out)
 	}
-	c.order.pushBack(e)
+	c.order.PushBack(&e.tn)
 	return true
 }
 
@@ -231,17 +209,16 @@ func (c *KeyedCache[K, V]) accessLocked(e *entry[K, V]) {
 		c.tiny.Access(&e.tn)
 		return
 	}
-	c.order.moveToBack(e)
+	c.order.MoveToBack(&e.tn)
 }
 
 // forgetLocked takes e out of the policy's order.
 func (c *KeyedCache[K, V]) forgetLocked(e *entry[K, V]) {
 	if c.tiny != nil {
 		c.tiny.Remove(&e.tn)
-		e.tn.Owner = nil
 		return
 	}
-	c.order.remove(e)
+	c.order.Remove(&e.tn)
 }
 
 // ascendLocked calls f for the stored values, live or expired, in the
@@ -250,11 +227,11 @@ func (c *KeyedCache[K, V]) forgetLocked(e *entry[K, V]) {
 // least recently used first; unbounded, oldest first.
 func (c *KeyedCache[K, V]) ascendLocked(f func(*entry[K, V]) bool) {
 	if c.tiny != nil {
-		c.tiny.Ascend(func(n *tinylfu.Node[*entry[K, V]]) bool { return f(n.Owner) })
+		c.tiny.Ascend(func(n *tinylfu.Node) bool { return f(entryOf[K, V](n)) })
 		return
 	}
-	for e := c.order.head; e != nil; e = e.pl.next {
-		if !f(e) {
+	for n := c.order.Front(); n != nil; n = c.order.Next(n) {
+		if !f(entryOf[K, V](n)) {
 			return
 		}
 	}

@@ -31,8 +31,8 @@ type model struct {
 	loads        int
 	// With TinyLFU, the policy's own decisions are the reference: the
 	// model replays the same calls on a policy of its own.
-	tiny  *tinylfu.Policy[int]
-	nodes map[int]*tinylfu.Node[int]
+	tiny  *tinylfu.Policy
+	nodes map[int]*keyedNode[int]
 	hash  func(int) uint64
 }
 
@@ -81,7 +81,7 @@ func (m *model) remove(k int, why Reason) {
 	}
 	e.removed, e.why = true, why
 	if m.tiny != nil {
-		m.tiny.Remove(m.nodes[k])
+		m.tiny.Remove(&m.nodes[k].Node)
 	}
 	if e.leases > 0 {
 		m.awaiting++
@@ -103,7 +103,7 @@ func (m *model) sweep(now time.Time) {
 
 func (m *model) touch(k int) {
 	if m.tiny != nil {
-		m.tiny.Access(m.nodes[k])
+		m.tiny.Access(&m.nodes[k].Node)
 	}
 	m.lru = slices.DeleteFunc(m.lru, func(x int) bool { return x == k })
 	m.lru = append(m.lru, k)
@@ -147,14 +147,15 @@ func (m *model) store(k, v int, now time.Time, leases int) *mval {
 		return e
 	}
 	m.lru = append(m.lru, k)
-	n := &tinylfu.Node[int]{Owner: k}
+	n := &keyedNode[int]{key: k}
+	n.Hash = m.hash(k)
 	m.nodes[k] = n
-	switch victim := m.tiny.Add(n, m.hash(k)); {
+	switch victim := m.tiny.Add(&n.Node); {
 	case victim == nil:
-	case victim == n:
+	case victim == &n.Node:
 		m.remove(k, Evicted)
 	default:
-		m.remove(victim.Owner, Evicted)
+		m.remove(keyOf[int](victim), Evicted)
 	}
 	return e
 }
@@ -247,7 +248,7 @@ func (m *model) keys(now time.Time) []int {
 	}
 	if m.tiny != nil {
 		order = nil
-		m.tiny.Ascend(func(n *tinylfu.Node[int]) bool { order = append(order, n.Owner); return true })
+		m.tiny.Ascend(func(n *tinylfu.Node) bool { order = append(order, keyOf[int](n)); return true })
 	}
 	var keys []int
 	for _, k := range order {
@@ -302,8 +303,8 @@ func runModel(t *testing.T, ops []byte) {
 	}
 	if cfg&0x80 != 0 && m.max > 0 {
 		opts.Policy = TinyLFU
-		m.tiny = tinylfu.New[int](m.max)
-		m.nodes = map[int]*tinylfu.Node[int]{}
+		m.tiny = tinylfu.New(m.max)
+		m.nodes = map[int]*keyedNode[int]{}
 	}
 	var loads int
 	var evicted []string

@@ -26,11 +26,11 @@ func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
 		return
 	}
 	c.mu.Lock()
-	if c.closed || !live(e.st.Load()) || c.tab.lookup(e.hash, e.key) != e || c.refreshing[e.key] != nil {
+	if c.closed || !live(e.st.Load()) || c.tab.lookup(e.hash(), e.key) != e || c.refreshing[e.key] != nil {
 		c.mu.Unlock()
 		return
 	}
-	r := &entry[K, V]{key: e.key, hash: e.hash, wpos: unscheduled}
+	r := newEntry[K, V](e.key, e.hash())
 	r.st.Store(stLoading)
 	l := &load[K, V]{parent: context.WithoutCancel(ctx), of: e}
 	r.ld = l

@@ -54,24 +54,20 @@ func r2Check[K comparable, V any](t *testing.T, c *KeyedCache[K, V]) {
 		return
 	}
 	n := 0
-	var prev *entry[K, V]
-	for e := c.order.head; e != nil; e = e.pl.next {
-		if e.pl.prev != prev {
-			t.Fatalf("order list: %v.prev is not the entry before it", e.key)
-		}
+	for node := c.order.Front(); node != nil; node = c.order.Next(node) {
+		e := entryOf[K, V](node)
 		if !live(e.st.Load()) {
 			t.Errorf("order list holds %v, which is not live (state %#x)", e.key, e.st.Load())
 		}
-		if got := c.tab.lookup(e.hash, e.key); got != e {
+		if got := c.tab.lookup(e.hash(), e.key); got != e {
 			t.Errorf("order list holds %v, which the table does not map to it", e.key)
 		}
-		prev = e
-		if n++; n > c.order.n+1 {
-			t.Fatalf("order list longer than its count %d (a cycle?)", c.order.n)
+		if n++; n > c.order.Len()+1 {
+			t.Fatalf("order list longer than its count %d (a cycle?)", c.order.Len())
 		}
 	}
-	if prev != c.order.tail || n != c.order.n || n != c.live {
-		t.Errorf("order list: %d entries walked, n = %d, live = %d, tail ok = %v", n, c.order.n, c.live, prev == c.order.tail)
+	if n != c.order.Len() || n != c.live {
+		t.Errorf("order list: %d entries walked, Len = %d, live = %d", n, c.order.Len(), c.live)
 	}
 	if c.live > c.rec.max {
 		t.Errorf("live = %d > MaxEntries %d", c.live, c.rec.max)

@@ -186,16 +186,17 @@ func TestReviewOddKeys(t *testing.T) {
 // The trie under concurrent lock-free reads
 
 // TestReviewTableCollisions drives the table directly with chosen hashes:
-// full 64-bit collisions (chains), long common prefixes (deep splits) and
+// full 64-bit collisions, long common prefixes (deep splits) and
 // deletes that prune, while readers look up keys that stay present and keys
 // that were removed.
 func TestReviewTableCollisions(t *testing.T) {
 	var tab table[int, int]
 	mk := func(k int, h uint64) *entry[int, int] {
-		e := &entry[int, int]{key: k, hash: h, val: k}
+		e := newEntry[int, int](k, h)
+		e.val = k
 		return e
 	}
-	// Hashes: 0..7 all equal (a chain); 8..15 share 60 bits with it; others
+	// Hashes: 0..7 all equal (a collision); 8..15 share 60 bits with it; others
 	// random-ish, sharing long prefixes.
 	hashOf := func(k int) uint64 {
 		switch {

@@ -47,7 +47,8 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 			c.drainLocked() // see Delete
 		}
 	}
-	e := &entry[K, V]{key: key, hash: h, val: value, wpos: unscheduled}
+	e := newEntry[K, V](key, h)
+	e.val = value
 	e.st.Store(stLoading) // not live before storeLocked has placed it
 	c.tab.insertLocked(e)
 	out = c.storeLocked(e, &load[K, V]{}, life, hasLife, out)

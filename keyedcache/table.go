@@ -1,6 +1,7 @@
 package keyedcache
 
 import (
+	"slices"
 	"sync/atomic"
 	"unsafe"
 )
@@ -13,11 +14,13 @@ import (
 //
 // The root has 256 children, indexed by the top 8 bits of the key's hash;
 // an inner node has 16, indexed by the next 4 bits, and so on down. A child
-// is nil, an inner node, a bucket, or the head of a chain of entries whose
-// hashes are equal (a chain longer than one needs a full 64-bit collision).
-// A bucket holds up to five chains whose hashes differ, each with a 6-bit
-// tag from its hash, so that a lookup dereferences only the chains whose tag
-// matches; a sixth chain splits it into an inner node. Buckets keep the
+// is nil, an inner node, a bucket, or a head: an entry, or a collision node
+// that lists entries whose hashes are equal (which needs a full 64-bit
+// collision, and is rarer still as the hash is seeded). A bucket holds up
+// to five heads whose hashes differ, each with a 6-bit tag from its hash,
+// so that a lookup dereferences only the heads whose tag matches; a sixth
+// head splits it into an inner node. A collision node is never changed once
+// published: a change publishes a new one. Buckets keep the
 // table small: about 20 bytes per entry rather than the 50 that inner
 // nodes alone take, because the slots of the deepest inner nodes are
 // mostly empty.
@@ -45,6 +48,7 @@ const (
 	kindEntry uint8 = iota
 	kindInner
 	kindBucket
+	kindCollision
 )
 
 // A tnode heads every kind of trie node; kind tells which one it is. An
@@ -60,13 +64,20 @@ type inner struct {
 	child [trieFanout]atomic.Pointer[tnode]
 }
 
-// A bucket of the trie: up to bucketSize chains of entries, slot i with the
-// tag of its hash in bits tagBits*i of tags. A nil slot is free; its tag
-// means nothing.
+// A bucket of the trie: up to bucketSize heads, slot i with the tag of its
+// hash in bits tagBits*i of tags. A nil slot is free; its tag means
+// nothing.
 type bucket struct {
 	tnode
 	tags atomic.Uint32
 	slot [bucketSize]atomic.Pointer[tnode]
+}
+
+// A collision node of the trie: two or more entries whose hashes are equal.
+// Its list never changes once it is published.
+type collision[K comparable, V any] struct {
+	tnode
+	es []*entry[K, V]
 }
 
 // table is embedded in KeyedCache. Its root is wider than the inner nodes
@@ -97,19 +108,38 @@ func asBucket(n *tnode) *bucket {
 
 func tagOf(h uint64) uint32 { return uint32(h) & tagMask }
 
-// setTag records in b that slot i holds a chain whose hash is h.
+// setTag records in b that slot i holds a head whose hash is h.
 func (b *bucket) setTag(i int, h uint64) {
 	t := b.tags.Load() &^ (tagMask << (tagBits * i))
 	b.tags.Store(t | tagOf(h)<<(tagBits*i))
 }
 
-// findChain returns the entry for key in the chain that begins with head,
+func asCollision[K comparable, V any](n *tnode) *collision[K, V] {
+	return (*collision[K, V])(unsafe.Pointer(n))
+}
+
+// headHash returns the hash of the entries of head, an entry or a collision
+// node.
+func headHash[K comparable, V any](head *tnode) uint64 {
+	if head.kind == kindCollision {
+		return asCollision[K, V](head).es[0].hash()
+	}
+	return asEntry[K, V](head).hash()
+}
+
+// findIn returns the entry for key in head, an entry or a collision node
 // whose hash is h, or nil.
-func findChain[K comparable, V any](head *tnode, h uint64, key K) *entry[K, V] {
-	for e := asEntry[K, V](head); e != nil; e = e.chain.Load() {
-		if e.hash == h && e.key == key {
-			return e
+func findIn[K comparable, V any](head *tnode, h uint64, key K) *entry[K, V] {
+	if head.kind == kindCollision {
+		for _, e := range asCollision[K, V](head).es {
+			if e.key == key {
+				return e
+			}
 		}
+		return nil
+	}
+	if e := asEntry[K, V](head); e.hash() == h && e.key == key {
+		return e
 	}
 	return nil
 }
@@ -120,8 +150,9 @@ func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
 	p := t.root[h>>(64-rootBits)].Load()
 	for shift := shift0; p != nil; shift -= trieBits {
 		switch p.kind {
-		case kindEntry:
-			return findChain[K, V](p, h, key)
+		case kindInner:
+			p = asInner(p).child[(h>>shift)&trieMask].Load()
+			continue
 		case kindBucket:
 			b := asBucket(p)
 			tags, want := b.tags.Load(), tagOf(h)
@@ -130,22 +161,35 @@ func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
 					continue
 				}
 				if q := b.slot[i].Load(); q != nil {
-					if e := findChain[K, V](q, h, key); e != nil {
+					if e := findIn[K, V](q, h, key); e != nil {
 						return e
 					}
 				}
 			}
 			return nil
 		}
-		p = asInner(p).child[(h>>shift)&trieMask].Load()
+		return findIn[K, V](p, h, key)
 	}
 	return nil
+}
+
+// join returns a head for e and the entries of head, whose hash is e's: a
+// new collision node.
+func join[K comparable, V any](head *tnode, e *entry[K, V]) *tnode {
+	c := &collision[K, V]{tnode: tnode{kindCollision}}
+	if head.kind == kindCollision {
+		c.es = append(slices.Clip(asCollision[K, V](head).es), e)
+	} else {
+		c.es = []*entry[K, V]{asEntry[K, V](head), e}
+	}
+	return &c.tnode
 }
 
 // insertLocked adds e, whose key must not be in the table.
 func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 	e.kind = kindEntry
-	slot := &t.root[e.hash>>(64-rootBits)]
+	h := e.hash()
+	slot := &t.root[h>>(64-rootBits)]
 	for shift := shift0; ; shift -= trieBits {
 		p := slot.Load()
 		if p == nil {
@@ -154,66 +198,69 @@ func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 		}
 		switch p.kind {
 		case kindInner:
-			slot = &asInner(p).child[(e.hash>>shift)&trieMask]
+			slot = &asInner(p).child[(h>>shift)&trieMask]
 			continue
-		case kindEntry:
-			old := asEntry[K, V](p)
-			if old.hash == e.hash || shift < 0 {
-				e.chain.Store(old)
-				slot.Store(&e.tnode)
-				return
-			}
-			b := &bucket{tnode: tnode{kindBucket}}
-			b.slot[0].Store(p)
-			b.slot[1].Store(&e.tnode)
-			b.tags.Store(tagOf(old.hash) | tagOf(e.hash)<<tagBits)
-			slot.Store(&b.tnode)
+		case kindBucket:
+			t.insertBucketLocked(slot, asBucket(p), e, shift)
 			return
 		}
-		b := asBucket(p)
-		free := -1
-		for i := range bucketSize {
-			q := b.slot[i].Load()
-			if q == nil {
-				if free < 0 {
-					free = i
-				}
-				continue
-			}
-			if old := asEntry[K, V](q); old.hash == e.hash {
-				e.chain.Store(old)
-				b.slot[i].Store(&e.tnode)
-				return
-			}
-		}
-		if free >= 0 {
-			// The tag first: a reader that sees the slot's old tag with
-			// the new entry only misses a key being inserted.
-			b.setTag(free, e.hash)
-			b.slot[free].Store(&e.tnode)
+		old := headHash[K, V](p)
+		if old == h {
+			slot.Store(join(p, e))
 			return
 		}
-		var heads [bucketSize + 1]*tnode
-		for i := range bucketSize {
-			heads[i] = b.slot[i].Load()
-		}
-		heads[bucketSize] = &e.tnode
-		slot.Store(split[K, V](heads[:], shift))
+		b := &bucket{tnode: tnode{kindBucket}}
+		b.slot[0].Store(p)
+		b.slot[1].Store(&e.tnode)
+		b.tags.Store(tagOf(old) | tagOf(h)<<tagBits)
+		slot.Store(&b.tnode)
 		return
 	}
 }
 
-// split returns a new node holding heads, chains whose hashes differ, at
-// most bucketSize+1 of them, for the slot whose children shift picks: an
-// inner node whose children are the chains alone, buckets, or further
-// splits. It writes only new nodes.
+// insertBucketLocked adds e to b, which slot holds, or splits b.
+func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket, e *entry[K, V], shift int) {
+	h := e.hash()
+	free := -1
+	for i := range bucketSize {
+		q := b.slot[i].Load()
+		if q == nil {
+			if free < 0 {
+				free = i
+			}
+			continue
+		}
+		if headHash[K, V](q) == h {
+			b.slot[i].Store(join(q, e))
+			return
+		}
+	}
+	if free >= 0 {
+		// The tag first: a reader that sees the slot's old tag with the
+		// new entry only misses a key being inserted.
+		b.setTag(free, h)
+		b.slot[free].Store(&e.tnode)
+		return
+	}
+	var heads [bucketSize + 1]*tnode
+	for i := range bucketSize {
+		heads[i] = b.slot[i].Load()
+	}
+	heads[bucketSize] = &e.tnode
+	slot.Store(split[K, V](heads[:], shift))
+}
+
+// split returns a new node holding heads, whose hashes differ, at most
+// bucketSize+1 of them, for the slot whose children shift picks: an inner
+// node whose children are the heads alone, buckets, or further splits. It
+// writes only new nodes.
 func split[K comparable, V any](heads []*tnode, shift int) *tnode {
 	in := &inner{tnode: tnode{kindInner}}
 	var group [bucketSize + 1]*tnode
 	for j := range uint64(trieFanout) {
 		n := 0
 		for _, p := range heads {
-			if (asEntry[K, V](p).hash>>shift)&trieMask == j {
+			if (headHash[K, V](p)>>shift)&trieMask == j {
 				group[n] = p
 				n++
 			}
@@ -225,7 +272,7 @@ func split[K comparable, V any](heads []*tnode, shift int) *tnode {
 		case n <= bucketSize:
 			b := &bucket{tnode: tnode{kindBucket}}
 			for i, p := range group[:n] {
-				b.setTag(i, asEntry[K, V](p).hash)
+				b.setTag(i, headHash[K, V](p))
 				b.slot[i].Store(p)
 			}
 			in.child[j].Store(&b.tnode)
@@ -237,13 +284,14 @@ func split[K comparable, V any](heads []*tnode, shift int) *tnode {
 	return &in.tnode
 }
 
-// deleteLocked unlinks e, which must be in the table. A reader that is
-// walking e's chain at that moment still reaches the entries after it.
+// deleteLocked unlinks e, which must be in the table. A reader that holds a
+// collision node that listed e still finds the other entries there.
 func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 	// path[i] is the slot taken at depth i, in nodes[i] (nil: the root).
 	var path [1 + (64-rootBits)/trieBits]*atomic.Pointer[tnode]
 	var nodes [1 + (64-rootBits)/trieBits]*inner
-	slot := &t.root[e.hash>>(64-rootBits)]
+	h := e.hash()
+	slot := &t.root[h>>(64-rootBits)]
 	path[0] = slot
 	depth := 0
 	for shift := shift0; ; shift -= trieBits {
@@ -254,50 +302,53 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 		switch p.kind {
 		case kindInner:
 			n := asInner(p)
-			slot = &n.child[(e.hash>>shift)&trieMask]
+			slot = &n.child[(h>>shift)&trieMask]
 			depth++
 			path[depth], nodes[depth] = slot, n
 			continue
-		case kindEntry:
-			if unchain(slot, e) {
-				t.pruneLocked(path[:depth+1], nodes[:depth+1])
+		case kindBucket:
+			b := asBucket(p)
+			for i := range bucketSize {
+				q := b.slot[i].Load()
+				if q == nil || headHash[K, V](q) != h {
+					continue
+				}
+				if detach(&b.slot[i], e) && b.empty() {
+					slot.Store(nil)
+					t.pruneLocked(path[:depth+1], nodes[:depth+1])
+				}
+				return
 			}
 			return
 		}
-		b := asBucket(p)
-		for i := range bucketSize {
-			q := b.slot[i].Load()
-			if q == nil || asEntry[K, V](q).hash != e.hash {
-				continue
-			}
-			if unchain(&b.slot[i], e) && b.empty() {
-				slot.Store(nil)
-				t.pruneLocked(path[:depth+1], nodes[:depth+1])
-			}
-			return
+		if detach(slot, e) {
+			t.pruneLocked(path[:depth+1], nodes[:depth+1])
 		}
 		return
 	}
 }
 
-// unchain takes e out of the chain that slot heads, and reports whether
-// that left slot empty.
-func unchain[K comparable, V any](slot *atomic.Pointer[tnode], e *entry[K, V]) bool {
-	head := asEntry[K, V](slot.Load())
-	if head == e {
-		next := e.chain.Load()
-		if next == nil {
-			slot.Store(nil)
-			return true
-		}
-		slot.Store(&next.tnode)
-		return false
-	}
-	for prev := head; prev != nil; prev = prev.chain.Load() {
-		if prev.chain.Load() == e {
-			prev.chain.Store(e.chain.Load())
+// detach takes e out of the head that slot holds, and reports whether that
+// left slot empty.
+func detach[K comparable, V any](slot *atomic.Pointer[tnode], e *entry[K, V]) bool {
+	p := slot.Load()
+	if p.kind != kindCollision {
+		if asEntry[K, V](p) != e {
 			return false
 		}
+		slot.Store(nil)
+		return true
+	}
+	es := asCollision[K, V](p).es
+	i := slices.Index(es, e)
+	switch {
+	case i < 0:
+	case len(es) == 2:
+		slot.Store(&es[1-i].tnode)
+	default:
+		c := &collision[K, V]{tnode: tnode{kindCollision}}
+		c.es = slices.Delete(slices.Clone(es), i, i+1)
+		slot.Store(&c.tnode)
 	}
 	return false
 }
@@ -339,25 +390,22 @@ func rangeSlots[K comparable, V any](slots []atomic.Pointer[tnode], f func(e *en
 		if p == nil {
 			continue
 		}
-		var ok bool
+		ok := true
 		switch p.kind {
 		case kindInner:
 			ok = rangeSlots(asInner(p).child[:], f)
 		case kindBucket:
 			ok = rangeSlots(asBucket(p).slot[:], f)
+		case kindCollision:
+			for _, e := range asCollision[K, V](p).es {
+				if ok = f(e); !ok {
+					break
+				}
+			}
 		default:
-			ok = rangeChain(asEntry[K, V](p), f)
+			ok = f(asEntry[K, V](p))
 		}
 		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func rangeChain[K comparable, V any](e *entry[K, V], f func(e *entry[K, V]) bool) bool {
-	for ; e != nil; e = e.chain.Load() {
-		if !f(e) {
 			return false
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 )
@@ -102,20 +103,33 @@ func TestTraceOLTP(t *testing.T) {
 // replayTinyLFU replays keys through a TinyLFU policy alone, as the cache
 // drives it when one goroutine calls Get, and returns its hit ratio.
 func replayTinyLFU(keys []int64, size int, hash func(int64) uint64) string {
-	p := tinylfu.New[int64](size)
-	nodes := map[int64]*tinylfu.Node[int64]{}
+	p := tinylfu.New(size)
+	nodes := map[int64]*keyedNode[int64]{}
 	hits := 0
 	for _, k := range keys {
 		if n := nodes[k]; n != nil {
 			hits++
-			p.Access(n)
+			p.Access(&n.Node)
 			continue
 		}
-		n := &tinylfu.Node[int64]{Owner: k}
+		n := &keyedNode[int64]{key: k}
+		n.Hash = hash(k)
 		nodes[k] = n
-		if v := p.Add(n, hash(k)); v != nil {
-			delete(nodes, v.Owner)
+		if v := p.Add(&n.Node); v != nil {
+			delete(nodes, keyOf[int64](v))
 		}
 	}
 	return strconv.FormatFloat(math.Round(float64(hits)/float64(len(keys))*1e4)/100, 'f', 2, 64)
+}
+
+// A keyedNode is a policy's node with its key, for the tests that drive a
+// policy alone.
+type keyedNode[K any] struct {
+	tinylfu.Node // first: keyOf converts a *Node back
+	key          K
+}
+
+// keyOf returns the key of the keyedNode whose Node is n.
+func keyOf[K any](n *tinylfu.Node) K {
+	return (*keyedNode[K])(unsafe.Pointer(n)).key
 }

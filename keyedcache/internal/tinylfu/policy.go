@@ -31,23 +31,24 @@ const (
 
 // A Node is embedded by value in the owner's entry; the policy links it into
 // its queues. The zero Node is in no policy. A Node must not be copied or
-// reused elsewhere while it is in a policy.
-type Node[T any] struct {
-	// Owner is set by the owner, typically to the entry the Node is embedded
-	// in, to get from a Node the policy returns back to the entry. The policy
-	// never reads it.
-	Owner T
+// reused elsewhere while it is in a policy. The owner finds its entry from
+// the Node by the Node's place in it.
+type Node struct {
+	prev, next *Node
 
-	prev, next *Node[T]
-	hash       uint64
-	queue      uint8
+	// Hash is the hash of the node's key, set by the owner before Add and
+	// never changed while the node is in the policy. The policy only reads
+	// it, so the owner may read it without the policy's lock.
+	Hash uint64
+
+	queue uint8
 }
 
 // Policy is a window TinyLFU eviction policy for at most a fixed number of
 // nodes. It is not safe for concurrent use: the owner serialises every call.
 // The zero Policy is not usable; call New.
-type Policy[T any] struct {
-	window, probation, protected list[T]
+type Policy struct {
+	window, probation, protected List
 
 	capacity     int
 	windowMax    int
@@ -82,14 +83,14 @@ type Policy[T any] struct {
 // 2.25 for the ghost and 0.75 for the contests that score it (from 128
 // nodes), and about 2.5 KB per sim for the window's adaptation (more below
 // 512), each with a ghost of its own of about 600 bytes.
-func New[T any](capacity int) *Policy[T] {
+func New(capacity int) *Policy {
 	if capacity < 1 {
 		panic("tinylfu: capacity < 1")
 	}
-	p := &Policy[T]{capacity: capacity}
-	p.window.init()
-	p.probation.init()
-	p.protected.init()
+	p := &Policy{capacity: capacity}
+	p.window.Init()
+	p.probation.Init()
+	p.protected.Init()
 	p.windowMax = max(1, int(initialWindow*float64(capacity)))
 	p.setProtectedMax()
 	p.sketch.init(capacity)
@@ -116,17 +117,17 @@ func New[T any](capacity int) *Policy[T] {
 	return p
 }
 
-func (p *Policy[T]) setProtectedMax() {
+func (p *Policy) setProtectedMax() {
 	p.protectedMax = int(protectedShare * float64(p.capacity-p.windowMax))
 }
 
 // Len returns the number of nodes in the policy.
-func (p *Policy[T]) Len() int {
-	return p.window.len + p.probation.len + p.protected.len
+func (p *Policy) Len() int {
+	return p.window.Len() + p.probation.Len() + p.protected.Len()
 }
 
 // Contains reports whether n is in the policy.
-func (p *Policy[T]) Contains(n *Node[T]) bool {
+func (p *Policy) Contains(n *Node) bool {
 	return n.queue != inNone
 }
 
@@ -134,23 +135,23 @@ func (p *Policy[T]) Contains(n *Node[T]) bool {
 // frequency and moves n to the most recently used end of its queue; a node
 // on probation moves to the protected queue. Accessing a node not in the
 // policy does nothing.
-func (p *Policy[T]) Access(n *Node[T]) {
+func (p *Policy) Access(n *Node) {
 	switch n.queue {
 	case inNone:
 		return
 	case inWindow:
-		p.window.moveToBack(n)
+		p.window.MoveToBack(n)
 	case inProbation:
-		p.probation.remove(n)
+		p.probation.Remove(n)
 		n.queue = inProtected
-		p.protected.pushBack(n)
+		p.protected.PushBack(n)
 		p.demote()
 	case inProtected:
-		p.protected.moveToBack(n)
+		p.protected.MoveToBack(n)
 	}
-	p.observe(n.hash)
-	p.sketch.increment(n.hash)
-	p.simulate(n.hash)
+	p.observe(n.Hash)
+	p.sketch.increment(n.Hash)
+	p.simulate(n.Hash)
 	p.adapt()
 }
 
@@ -158,14 +159,14 @@ func (p *Policy[T]) Access(n *Node[T]) {
 // key's frequency and in the window's adaptation, for a miss that is not
 // followed by Add (Add counts its miss itself). Counting such misses lets a
 // key that is asked for often win admission on the Add that follows one day.
-func (p *Policy[T]) RecordMiss(hash uint64) {
+func (p *Policy) RecordMiss(hash uint64) {
 	p.observe(hash)
 	p.sketch.increment(hash)
 	p.simulate(hash)
 	p.adapt()
 }
 
-// Add inserts n, not yet in the policy, whose key hashes to hash, at the
+// Add inserts n, not yet in the policy, whose key hashes to n.Hash, at the
 // most recently used end of the window, and counts it in the key's
 // frequency. If the policy then holds more than its capacity, Add removes
 // one node and returns it; otherwise it returns nil. The node removed is
@@ -173,23 +174,23 @@ func (p *Policy[T]) RecordMiss(hash uint64) {
 // whichever the frequency sketch says is less popular: it may be n itself
 // only when the window holds nothing else. Adding a node already in a
 // policy panics.
-func (p *Policy[T]) Add(n *Node[T], hash uint64) (evicted *Node[T]) {
+func (p *Policy) Add(n *Node) (evicted *Node) {
 	if n.queue != inNone {
 		panic("tinylfu: Add of a node already in a policy")
 	}
-	n.hash = hash
+	hash := n.Hash
 	p.observe(hash)
 	p.sketch.increment(hash)
 	p.simulate(hash)
 	n.queue = inWindow
-	p.window.pushBack(n)
+	p.window.PushBack(n)
 
-	var candidate *Node[T]
-	if p.window.len > p.windowMax {
-		candidate = p.window.front()
-		p.window.remove(candidate)
+	var candidate *Node
+	if p.window.Len() > p.windowMax {
+		candidate = p.window.Front()
+		p.window.Remove(candidate)
 		candidate.queue = inProbation
-		p.probation.pushBack(candidate)
+		p.probation.PushBack(candidate)
 	}
 	if p.Len() > p.capacity {
 		evicted = p.evict(candidate)
@@ -201,18 +202,18 @@ func (p *Policy[T]) Add(n *Node[T], hash uint64) (evicted *Node[T]) {
 // evict removes and returns one node. candidate, if not nil, has just left
 // the window for the probation queue and must win admission against the
 // least recently used node of the main space to stay.
-func (p *Policy[T]) evict(candidate *Node[T]) *Node[T] {
-	victim := p.probation.front()
+func (p *Policy) evict(candidate *Node) *Node {
+	victim := p.probation.Front()
 	if victim == candidate {
-		victim = p.protected.front()
+		victim = p.protected.Front()
 	}
-	var out *Node[T]
+	var out *Node
 	switch {
 	case candidate == nil:
 		// The window is below its size: the main space gives up a node.
 		out = victim
 		if out == nil {
-			out = p.window.front()
+			out = p.window.Front()
 		}
 	case victim == nil:
 		out = candidate
@@ -229,28 +230,28 @@ func (p *Policy[T]) evict(candidate *Node[T]) *Node[T] {
 // rule is on, if it was rejected a short while ago: then it goes straight
 // to the protected queue, as ARC moves a key found in its ghost lists to its
 // frequent list. A candidate rejected is recorded in the ghost.
-func (p *Policy[T]) contest(candidate, victim *Node[T]) *Node[T] {
-	admitted := p.admit(candidate.hash, victim.hash)
+func (p *Policy) contest(candidate, victim *Node) *Node {
+	admitted := p.admit(candidate.Hash, victim.Hash)
 	if p.ghost.bits == nil {
 		if admitted {
 			return victim
 		}
 		return candidate
 	}
-	recent := p.ghost.contains(candidate.hash)
+	recent := p.ghost.contains(candidate.Hash)
 	if recent && !admitted {
-		p.pairs.add(candidate.hash, victim.hash, p.now)
+		p.pairs.add(candidate.Hash, victim.Hash, p.now)
 	}
 	switch {
 	case recent && p.useGhost:
-		p.probation.remove(candidate)
+		p.probation.Remove(candidate)
 		candidate.queue = inProtected
-		p.protected.pushBack(candidate)
+		p.protected.PushBack(candidate)
 		return victim
 	case admitted:
 		return victim
 	}
-	p.ghost.add(candidate.hash)
+	p.ghost.add(candidate.Hash)
 	return candidate
 }
 
@@ -258,7 +259,7 @@ func (p *Policy[T]) contest(candidate, victim *Node[T]) *Node[T] {
 // decides a contest followed, and advances the clock of the contests. The
 // rule is on while more contests were decided its way, at most scoreMax
 // more counting.
-func (p *Policy[T]) observe(hash uint64) {
+func (p *Policy) observe(hash uint64) {
 	if p.pairs.slots == nil {
 		return
 	}
@@ -273,7 +274,7 @@ func (p *Policy[T]) observe(hash uint64) {
 // with hash v: it must be more popular. A warm candidate that is not wins
 // now and then at random, so that an attacker who makes a victim's counters
 // look hot cannot keep every newcomer out.
-func (p *Policy[T]) admit(c, v uint64) bool {
+func (p *Policy) admit(c, v uint64) bool {
 	cf, vf := p.sketch.frequency(c), p.sketch.frequency(v)
 	if cf > vf {
 		return true
@@ -285,7 +286,7 @@ func (p *Policy[T]) admit(c, v uint64) bool {
 }
 
 // random returns the next number of an xorshift64* generator.
-func (p *Policy[T]) random() uint64 {
+func (p *Policy) random() uint64 {
 	p.rng ^= p.rng >> 12
 	p.rng ^= p.rng << 25
 	p.rng ^= p.rng >> 27
@@ -295,32 +296,32 @@ func (p *Policy[T]) random() uint64 {
 // Remove takes n out of the policy, when the owner deletes it. Removing a
 // node not in the policy does nothing. The key's frequency is not
 // forgotten.
-func (p *Policy[T]) Remove(n *Node[T]) {
+func (p *Policy) Remove(n *Node) {
 	if n.queue != inNone {
 		p.unlink(n)
 	}
 }
 
-func (p *Policy[T]) unlink(n *Node[T]) {
+func (p *Policy) unlink(n *Node) {
 	switch n.queue {
 	case inWindow:
-		p.window.remove(n)
+		p.window.Remove(n)
 	case inProbation:
-		p.probation.remove(n)
+		p.probation.Remove(n)
 	case inProtected:
-		p.protected.remove(n)
+		p.protected.Remove(n)
 	}
 	n.queue = inNone
 }
 
 // demote moves the least recently used protected nodes to probation while
 // the protected queue is over its size.
-func (p *Policy[T]) demote() {
-	for p.protected.len > p.protectedMax {
-		d := p.protected.front()
-		p.protected.remove(d)
+func (p *Policy) demote() {
+	for p.protected.Len() > p.protectedMax {
+		d := p.protected.Front()
+		p.protected.Remove(d)
 		d.queue = inProbation
-		p.probation.pushBack(d)
+		p.probation.PushBack(d)
 	}
 }
 
@@ -330,21 +331,21 @@ func (p *Policy[T]) demote() {
 // queue likewise: roughly from the first node to be evicted to the last.
 // Only roughly, since which of the window's and probation's oldest nodes goes
 // first depends on their frequencies. yield must not call the policy.
-func (p *Policy[T]) Ascend(yield func(*Node[T]) bool) {
+func (p *Policy) Ascend(yield func(*Node) bool) {
 	_ = p.window.ascend(yield) && p.probation.ascend(yield) && p.protected.ascend(yield)
 }
 
 // Reset removes every node from the policy, in time proportional to their
 // number. The frequency sketch and the window's size are kept: they describe
 // the workload, which a cleared cache usually meets again.
-func (p *Policy[T]) Reset() {
+func (p *Policy) Reset() {
 	p.window.clear()
 	p.probation.clear()
 	p.protected.clear()
 }
 
 // adapt moves a few nodes towards the window size the sims chose last.
-func (p *Policy[T]) adapt() {
+func (p *Policy) adapt() {
 	for i := 0; i < transfersPerOp && p.adjustment != 0; i++ {
 		if p.adjustment > 0 {
 			p.growWindow()
@@ -356,7 +357,7 @@ func (p *Policy[T]) adapt() {
 
 // growWindow moves one unit of capacity from the main space to the window,
 // and with it the main space's least recently used node.
-func (p *Policy[T]) growWindow() {
+func (p *Policy) growWindow() {
 	if p.windowMax >= p.capacity-1 {
 		p.adjustment = 0
 		return
@@ -364,21 +365,21 @@ func (p *Policy[T]) growWindow() {
 	p.windowMax++
 	p.setProtectedMax()
 	p.adjustment--
-	if n := p.probation.front(); n != nil {
-		p.probation.remove(n)
+	if n := p.probation.Front(); n != nil {
+		p.probation.Remove(n)
 		n.queue = inWindow
-		p.window.pushBack(n)
-	} else if n := p.protected.front(); n != nil {
-		p.protected.remove(n)
+		p.window.PushBack(n)
+	} else if n := p.protected.Front(); n != nil {
+		p.protected.Remove(n)
 		n.queue = inWindow
-		p.window.pushBack(n)
+		p.window.PushBack(n)
 	}
 	p.demote()
 }
 
 // shrinkWindow moves one unit of capacity from the window to the main space,
 // and with it the window's least recently used node if the window is full.
-func (p *Policy[T]) shrinkWindow() {
+func (p *Policy) shrinkWindow() {
 	if p.windowMax <= 1 {
 		p.adjustment = 0
 		return
@@ -386,18 +387,18 @@ func (p *Policy[T]) shrinkWindow() {
 	p.windowMax--
 	p.setProtectedMax()
 	p.adjustment++
-	if p.window.len > p.windowMax {
-		n := p.window.front()
-		p.window.remove(n)
+	if p.window.Len() > p.windowMax {
+		n := p.window.Front()
+		p.window.Remove(n)
 		n.queue = inProbation
-		p.probation.pushBack(n)
+		p.probation.PushBack(n)
 	}
 }
 
 // simulate replays a request for hash in the sims if it is in their sample,
 // and at the end of each period sets the window's target size to that of
 // the sim that hit most, its hits counted with exponential decay.
-func (p *Policy[T]) simulate(hash uint64) {
+func (p *Policy) simulate(hash uint64) {
 	if len(p.sims) == 0 || (mix(hash)>>40)&p.simMask != 0 {
 		return
 	}

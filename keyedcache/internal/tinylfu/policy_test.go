@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // checkInvariants checks p's lists and sizes, and that p holds exactly the
 // nodes of want.
-func checkInvariants(t *testing.T, p *Policy[int], nodes []Node[int], want map[int]bool) {
+func checkInvariants(t *testing.T, p *Policy, nodes []Node, want map[int]bool) {
 	t.Helper()
 	if p.Len() > p.capacity {
 		t.Fatalf("Len() = %d > capacity %d", p.Len(), p.capacity)
@@ -24,11 +25,11 @@ func checkInvariants(t *testing.T, p *Policy[int], nodes []Node[int], want map[i
 			t.Fatalf("Contains(node %d) = %v, want %v", i, p.Contains(&nodes[i]), want[i])
 		}
 	}
-	for q, l := range map[uint8]*list[int]{inWindow: &p.window, inProbation: &p.probation, inProtected: &p.protected} {
+	for q, l := range map[uint8]*List{inWindow: &p.window, inProbation: &p.probation, inProtected: &p.protected} {
 		count := 0
 		for n := l.root.next; n != &l.root; n = n.next {
 			if n.next.prev != n || n.prev.next != n || n.queue != q {
-				t.Fatalf("queue %d: broken links or queue %d at node %d", q, n.queue, n.Owner)
+				t.Fatalf("queue %d: broken links or queue %d at node %d", q, n.queue, ownerOf(nodes, n))
 			}
 			count++
 		}
@@ -37,18 +38,18 @@ func checkInvariants(t *testing.T, p *Policy[int], nodes []Node[int], want map[i
 		}
 	}
 	seen := map[int]bool{}
-	p.Ascend(func(n *Node[int]) bool {
-		if seen[n.Owner] || !want[n.Owner] {
-			t.Fatalf("Ascend visits node %d twice or not in the policy", n.Owner)
+	p.Ascend(func(n *Node) bool {
+		if seen[ownerOf(nodes, n)] || !want[ownerOf(nodes, n)] {
+			t.Fatalf("Ascend visits node %d twice or not in the policy", ownerOf(nodes, n))
 		}
-		seen[n.Owner] = true
+		seen[ownerOf(nodes, n)] = true
 		return true
 	})
 	if len(seen) != len(want) {
 		t.Fatalf("Ascend visits %d nodes, want %d", len(seen), len(want))
 	}
 	stop := 0
-	p.Ascend(func(*Node[int]) bool { stop++; return false })
+	p.Ascend(func(*Node) bool { stop++; return false })
 	if stop > 1 {
 		t.Fatalf("Ascend goes on after yield returned false")
 	}
@@ -59,11 +60,8 @@ func checkInvariants(t *testing.T, p *Policy[int], nodes []Node[int], want map[i
 // result, Remove or Reset.
 func runModel(t *testing.T, next func() uint32) {
 	capacity := 1 + int(next()%40)
-	nodes := make([]Node[int], 3*capacity+5)
-	for i := range nodes {
-		nodes[i].Owner = i
-	}
-	p := New[int](capacity)
+	nodes := make([]Node, 3*capacity+5)
+	p := New(capacity)
 	in := map[int]bool{}
 	for step := 0; step < 2000; step++ {
 		op, i := next()%16, int(next())%len(nodes)
@@ -75,13 +73,13 @@ func runModel(t *testing.T, next func() uint32) {
 				break
 			}
 			// few distinct hashes: collisions in the sketch and the sims
-			ev := p.Add(n, uint64(i%(capacity+3)))
+			ev := add(p, n, uint64(i%(capacity+3)))
 			in[i] = true
 			if ev != nil {
-				if !in[ev.Owner] {
-					t.Fatalf("Add returned node %d, not in the policy", ev.Owner)
+				if !in[ownerOf(nodes, ev)] {
+					t.Fatalf("Add returned node %d, not in the policy", ownerOf(nodes, ev))
 				}
-				delete(in, ev.Owner)
+				delete(in, ownerOf(nodes, ev))
 			} else if len(in) > capacity {
 				t.Fatalf("Add returned nil with %d nodes in a policy of %d", len(in), capacity)
 			}
@@ -123,12 +121,12 @@ func FuzzModel(f *testing.F) {
 }
 
 func TestCapacityOne(t *testing.T) {
-	p := New[int](1)
-	var a, b Node[int]
-	if ev := p.Add(&a, 1); ev != nil {
+	p := New(1)
+	var a, b Node
+	if ev := add(p, &a, 1); ev != nil {
 		t.Fatalf("Add(a) evicted %v", ev)
 	}
-	if ev := p.Add(&b, 2); ev != &a {
+	if ev := add(p, &b, 2); ev != &a {
 		t.Fatalf("Add(b) evicted %p, want a", ev)
 	}
 	if !p.Contains(&b) || p.Contains(&a) || p.Len() != 1 {
@@ -137,25 +135,23 @@ func TestCapacityOne(t *testing.T) {
 }
 
 func TestAddTwicePanics(t *testing.T) {
-	p := New[int](4)
-	var n Node[int]
-	p.Add(&n, 1)
+	p := New(4)
+	var n Node
+	add(p, &n, 1)
 	defer func() {
 		if recover() == nil {
 			t.Fatal("no panic")
 		}
 	}()
-	p.Add(&n, 1)
+	add(p, &n, 1)
 }
 
 func TestNoAllocs(t *testing.T) {
 	const capacity = 1000
-	p := New[int](capacity)
-	nodes := make([]Node[int], 4*capacity)
+	p := New(capacity)
+	nodes := make([]Node, 4*capacity)
 	for i := range nodes {
-		if ev := p.Add(&nodes[i], hashKey(uint64(i))); ev != nil {
-			ev.Owner = 0
-		}
+		add(p, &nodes[i], hashKey(uint64(i)))
 	}
 	i := 0
 	if a := testing.AllocsPerRun(1000, func() {
@@ -171,7 +167,7 @@ func TestNoAllocs(t *testing.T) {
 		i++
 		n := &nodes[i%len(nodes)]
 		if !p.Contains(n) {
-			p.Add(n, hashKey(uint64(i%len(nodes))))
+			add(p, n, hashKey(uint64(i%len(nodes))))
 		}
 	}); a != 0 {
 		t.Errorf("Add: %v allocations", a)
@@ -192,10 +188,10 @@ func TestNoAllocs(t *testing.T) {
 
 func BenchmarkAccess(b *testing.B) {
 	const capacity = 1 << 16
-	p := New[int](capacity)
-	nodes := make([]Node[int], capacity)
+	p := New(capacity)
+	nodes := make([]Node, capacity)
 	for i := range nodes {
-		p.Add(&nodes[i], hashKey(uint64(i)))
+		add(p, &nodes[i], hashKey(uint64(i)))
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	order := make([]int, 1<<20)
@@ -211,13 +207,24 @@ func BenchmarkAccess(b *testing.B) {
 
 func BenchmarkAdd(b *testing.B) {
 	const capacity = 1 << 16
-	p := New[int](capacity)
-	nodes := make([]Node[int], 4*capacity)
+	p := New(capacity)
+	nodes := make([]Node, 4*capacity)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		n := &nodes[i%len(nodes)]
 		p.Remove(n) // it may still be in the policy from its previous turn
-		p.Add(n, hashKey(uint64(i)))
+		add(p, n, hashKey(uint64(i)))
 	}
+}
+
+// add sets n's hash and adds it to p, as an owner does.
+func add(p *Policy, n *Node, hash uint64) *Node {
+	n.Hash = hash
+	return p.Add(n)
+}
+
+// ownerOf returns the index in nodes of n, which must be one of them.
+func ownerOf(nodes []Node, n *Node) int {
+	return int((uintptr(unsafe.Pointer(n)) - uintptr(unsafe.Pointer(&nodes[0]))) / unsafe.Sizeof(nodes[0]))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // traceDir holds the ARC and LIRS traces (see its README for their source).
@@ -78,14 +79,15 @@ func hashKey(k uint64) uint64 {
 }
 
 type traceEntry struct {
-	Node[uint64]
+	Node // first: the policy's nodes convert back to their entries
+	key  uint64
 }
 
 // replay runs keys through a policy of the given capacity, cold, with one
 // goroutine: a miss adds the key, a hit accesses it. It returns the hit ratio
 // in percent, rounded to two decimals.
 func replay(tb testing.TB, keys []uint64, capacity int) string {
-	p := New[uint64](capacity)
+	p := New(capacity)
 	m := make(map[uint64]*traceEntry, capacity+1)
 	hits := 0
 	for _, k := range keys {
@@ -94,11 +96,11 @@ func replay(tb testing.TB, keys []uint64, capacity int) string {
 			p.Access(&e.Node)
 			continue
 		}
-		e := &traceEntry{}
-		e.Owner = k
+		e := &traceEntry{key: k}
+		e.Hash = hashKey(k)
 		m[k] = e
-		if ev := p.Add(&e.Node, hashKey(k)); ev != nil {
-			delete(m, ev.Owner)
+		if ev := p.Add(&e.Node); ev != nil {
+			delete(m, (*traceEntry)(unsafe.Pointer(ev)).key)
 		}
 		if p.Len() > capacity {
 			tb.Fatalf("Len() = %d > %d", p.Len(), capacity)
