@@ -301,8 +301,8 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 		// A refresh: it replaces the value it refreshes, if that is still
 		// stored, and otherwise stores its own.
 		if old := c.tab.lookup(e.hash(), e.key); old != nil {
-			c.drainLocked() // the hits on old came first
 			out = c.removeLocked(old, Replaced, out)
+			c.drainLocked() // see Delete
 		}
 	}
 	if hasLife && life <= 0 {

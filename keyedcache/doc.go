@@ -99,8 +99,8 @@
 // bounded cache evicts or expires while hits on it overlap other calls may
 // stay in the buffer of recorded hits (see Bounds) until the cache next
 // applies it, which every Delete, Set, Clear, Close and Keys does, and a
-// store does at the latest 64 stores later. Delete, Set, Clear and Close
-// leave no such reference to the values they remove.
+// store does at the latest 64 stores later. Delete, Set, Clear, Close and
+// a refresh leave no such reference to the values they remove.
 //
 // Odd keys. A key not equal to itself (a NaN) could never be found again: it
 // is never stored, each Get loads it for itself, and Set refuses it with an

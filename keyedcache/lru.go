@@ -11,11 +11,8 @@ import "github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 // next applies the rings to the order before doing anything that depends
 // on it (inserting, evicting, listing keys). When a ring is full, the hit
 // that finds it full applies the rings itself if mu is free, and otherwise
-// drops its record: recency is approximate for overlapping calls.
-//
-// Applying a batch of accesses in order gives the same LRU order as
-// applying only the last access to each entry, in the order of those last
-// accesses, so a drain moves each distinct entry once.
+// drops its record: recency is approximate for overlapping calls. A drain
+// applies the recorded hits in the order of each ring.
 
 // recency holds the state of the rings' drains.
 type recency[K comparable, V any] struct {
