@@ -55,14 +55,6 @@ func (l *list[K, V]) remove(e *entry[K, V]) {
 	l.n--
 }
 
-func (l *list[K, V]) moveToBack(e *entry[K, V]) {
-	if l.tail == e {
-		return
-	}
-	l.remove(e)
-	l.pushBack(e)
-}
-
 // reset empties the list without touching its entries' links; the caller
 // must not reuse those entries in a list.
 func (l *list[K, V]) reset() { l.head, l.tail, l.n = nil, nil, 0 }
