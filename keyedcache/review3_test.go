@@ -150,39 +150,25 @@ func r3ChosenHashes(t *testing.T) {
 			}
 		}
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	var bad atomic.Int64
 	var report sync.Once
-	for r := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(r), 7))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := stable[rng.IntN(len(stable))]
-				if v, ok := c.Peek(k); !ok || v != ^k {
-					bad.Add(1)
-					report.Do(func() { t.Errorf("Peek of stable key %#x = %#x, %v", k, v, ok) })
-				}
-				if v, err := c.Get(ctx, k); err != nil || v != ^k {
-					bad.Add(1)
-					report.Do(func() { t.Errorf("Get of stable key %#x = %#x, %v", k, v, err) })
-				}
-				// Any key: absent, or its own value.
-				o := keys[rng.IntN(len(keys))]
-				if v, ok := c.Peek(o); ok && v != ^o && v != o {
-					bad.Add(1)
-					report.Do(func() { t.Errorf("Peek(%#x) = %#x, another key's value", o, v) })
-				}
-			}
-		}()
-	}
+	stop := readWhile(4, 7, func(rng *rand.Rand) {
+		k := stable[rng.IntN(len(stable))]
+		if v, ok := c.Peek(k); !ok || v != ^k {
+			bad.Add(1)
+			report.Do(func() { t.Errorf("Peek of stable key %#x = %#x, %v", k, v, ok) })
+		}
+		if v, err := c.Get(ctx, k); err != nil || v != ^k {
+			bad.Add(1)
+			report.Do(func() { t.Errorf("Get of stable key %#x = %#x, %v", k, v, err) })
+		}
+		// Any key: absent, or its own value.
+		o := keys[rng.IntN(len(keys))]
+		if v, ok := c.Peek(o); ok && v != ^o && v != o {
+			bad.Add(1)
+			report.Do(func() { t.Errorf("Peek(%#x) = %#x, another key's value", o, v) })
+		}
+	})
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
 		i := rng.IntN(len(keys))
@@ -203,8 +189,7 @@ func r3ChosenHashes(t *testing.T) {
 			}
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	for _, k := range stable {
 		n, _ := loads.Load(k)
 		if got := n.(*atomic.Int64).Load(); got != 1 {
@@ -242,31 +227,17 @@ func TestReview3FullCollisionsThroughTheCache(t *testing.T) {
 			for i := range groups {
 				c.Get(ctx, key(i, 0)) // j == 0 stays
 			}
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
 			var bad atomic.Int64
-			for r := range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					rng := rand.New(rand.NewPCG(uint64(r), 3))
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						k := key(rng.IntN(groups), 0)
-						if v, ok := c.Peek(k); !ok || v != ^k {
-							bad.Add(1)
-						}
-						o := key(rng.IntN(groups), rng.IntN(per))
-						if v, ok := c.Peek(o); ok && v != ^o && v != o {
-							bad.Add(1)
-						}
-					}
-				}()
-			}
+			stop := readWhile(4, 3, func(rng *rand.Rand) {
+				k := key(rng.IntN(groups), 0)
+				if v, ok := c.Peek(k); !ok || v != ^k {
+					bad.Add(1)
+				}
+				o := key(rng.IntN(groups), rng.IntN(per))
+				if v, ok := c.Peek(o); ok && v != ^o && v != o {
+					bad.Add(1)
+				}
+			})
 			rng := rand.New(rand.NewPCG(5, 6))
 			for range 20000 {
 				k := key(rng.IntN(groups), 1+rng.IntN(per-1))
@@ -279,8 +250,7 @@ func TestReview3FullCollisionsThroughTheCache(t *testing.T) {
 					c.Get(ctx, k)
 				}
 			}
-			close(stop)
-			wg.Wait()
+			stop()
 			if n := bad.Load(); n != 0 {
 				t.Errorf("%d lookups missed a key that stayed or returned another key's value", n)
 			}
@@ -713,5 +683,32 @@ func TestReview3ReaderPausedInOldNodes(t *testing.T) {
 	}
 	if ct.lookup(h, 1) != nil {
 		t.Error("deleted key 1 still found")
+	}
+}
+
+// readWhile starts n goroutines that call read, each with a generator of
+// its own seeded from seed, until the function it returns is called; that
+// function waits for them to end.
+func readWhile(n int, seed uint64, read func(rng *rand.Rand)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), seed))
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				read(rng)
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }
