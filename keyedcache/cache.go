@@ -32,7 +32,7 @@ type KeyedCache[K comparable, V any] struct {
 
 	mu         sync.Mutex         // guards the fields below and those marked so
 	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
-	loading    list[K, V]         // loads and refreshes in flight, stale ones included
+	loading    tinylfu.List       // the tn of loads and refreshes in flight, stale ones included
 	refreshing map[K]*entry[K, V] // refreshes in flight, by key
 	exp        expiry[K, V]       // entries that can expire
 	rec        recency[K, V]      // drains of the recency rings
@@ -79,7 +79,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 	}
 	c.idle.L = &c.mu
 	c.order.Init()
-	c.loading.off = tlinks[K, V]()
+	c.loading.Init()
 	c.exp.ttl.off = tlinks[K, V]()
 	if c.expireAfter != nil {
 		c.ttl = 0
@@ -124,7 +124,7 @@ func (c *KeyedCache[K, V]) hash(key K) uint64 {
 func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	h := c.hash(key)
 	if e := c.tab.lookup(h, key); e != nil {
-		if s := e.st.Load(); live(s) && (e.expires == 0 || c.clock() < e.expires) {
+		if s := e.st.Load(); live(s) && c.fresh(e) {
 			c.hit(e)
 			if c.refreshAfter > 0 {
 				c.maybeRefresh(ctx, e)
@@ -177,7 +177,7 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire
 		now := c.now()
 		out := c.sweepLocked(now, nil)
 		e := c.tab.lookup(h, key)
-		if e != nil && live(e.st.Load()) && e.expiredAt(now) {
+		if e != nil && live(e.st.Load()) && c.expiredAt(e, now) {
 			out = c.removeLocked(e, Expired, out)
 			e = nil
 		}
@@ -196,7 +196,7 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire
 				e.st.Add(1)
 				leased = e
 			}
-			refresh := c.refreshAfter > 0 && now >= e.refresh.Load()
+			refresh := c.refreshAfter > 0 && now >= e.tm().refresh.Load()
 			c.mu.Unlock()
 			if refresh {
 				c.maybeRefresh(ctx, e)
@@ -239,7 +239,7 @@ func (c *KeyedCache[K, V]) join(ctx context.Context, e *entry[K, V], acquire boo
 // start registers a load of key, on behalf of a Get whose context is ctx,
 // and runs it. It is called with mu held, and unlocks it.
 func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire bool) (V, *entry[K, V], error) {
-	e := newEntry[K, V](key, h)
+	e := c.newEntry(key, h)
 	e.waiters = 1
 	e.st.Store(stLoading)
 	l := &load[K, V]{parent: ctx}
@@ -254,7 +254,7 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 	} else {
 		c.tab.insertLocked(e)
 	}
-	c.loading.pushBack(e)
+	c.loading.PushBack(&e.tn)
 	c.running.Add(1)
 	if ctx.Done() == nil {
 		// This Get cannot leave before the load ends: load here, and save
@@ -293,9 +293,13 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 	if !hasLife {
 		life = c.ttl
 	}
-	e.expires = after(now, life)
-	if c.refreshAfter > 0 {
-		e.refresh.Store(after(now, c.refreshAfter))
+	expires := after(now, life)
+	if c.timed {
+		t := e.tm()
+		t.expires = expires
+		if c.refreshAfter > 0 {
+			t.refresh.Store(after(now, c.refreshAfter))
+		}
 	}
 	if l.of != nil {
 		// A refresh: it replaces the value it refreshes, if that is still
@@ -319,7 +323,7 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 		c.tab.insertLocked(e)
 	}
 	c.live++
-	if e.expires != 0 {
+	if expires != 0 {
 		c.exp.addLocked(e, now)
 	}
 	// Into the order before hits can see it live: a drain applies only
@@ -339,7 +343,7 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 func (c *KeyedCache[K, V]) removeLocked(e *entry[K, V], why Reason, out []removal[K, V]) []removal[K, V] {
 	c.tab.deleteLocked(e)
 	c.forgetLocked(e)
-	if e.expires != 0 {
+	if c.timed && e.tm().expires != 0 {
 		c.exp.removeLocked(e)
 	}
 	c.live--
@@ -377,7 +381,7 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 // count in Stats, does not change the LRU order and has no side effect.
 func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 	e := c.tab.lookup(c.hash(key), key)
-	if e == nil || !live(e.st.Load()) || e.expiredAt(c.now()) {
+	if e == nil || !live(e.st.Load()) || c.expiredAt(e, c.now()) {
 		var zero V
 		return zero, false
 	}
@@ -433,7 +437,8 @@ func (c *KeyedCache[K, V]) Clear() {
 // refreshes, it cancels them too.
 func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, V] {
 	out := c.sweepLocked(c.now(), nil)
-	for e := c.loading.head; e != nil; e = e.tl.next {
+	for n := c.loading.Front(); n != nil; n = c.loading.Next(n) {
+		e := entryOf[K, V](n)
 		if cancel || (e.ld.of != nil && e.waiters == 0) {
 			e.ld.cancel()
 		}
@@ -468,7 +473,7 @@ func (c *KeyedCache[K, V]) Keys() []K {
 	now := c.now()
 	keys := make([]K, 0, c.live)
 	c.ascendLocked(func(e *entry[K, V]) bool {
-		if !e.expiredAt(now) {
+		if !c.expiredAt(e, now) {
 			keys = append(keys, e.key)
 		}
 		return true
@@ -488,7 +493,7 @@ func (c *KeyedCache[K, V]) All() iter.Seq2[K, V] {
 		now := c.now()
 		snap := make([]*entry[K, V], 0, c.live)
 		c.ascendLocked(func(e *entry[K, V]) bool {
-			if !e.expiredAt(now) {
+			if !c.expiredAt(e, now) {
 				snap = append(snap, e)
 			}
 			return true

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 	"weak"
 )
 
@@ -310,7 +311,7 @@ func TestNaNKeysAreNeverStored(t *testing.T) {
 		t.Errorf("Len() = %d after NaN Gets, want 0", n)
 	}
 	c.mu.Lock()
-	inflight := c.loading.n
+	inflight := c.loading.Len()
 	c.mu.Unlock()
 	if inflight != 0 {
 		t.Errorf("%d loads still registered after NaN Gets returned", inflight)
@@ -614,6 +615,29 @@ func TestTrieBuckets(t *testing.T) {
 	for i := range tab.root {
 		if tab.root[i].Load() != nil {
 			t.Fatalf("root slot %d still holds a node after every key left", i)
+		}
+	}
+}
+
+// TestEntrySizes pins the memory budget of an entry on 64-bit platforms,
+// so that a field added to it is a decision: a cache without timing keeps
+// 80 bytes per entry for a string key and a pointer value (a size class of
+// the allocator), a timed cache 112, and a load in flight 80 more.
+func TestEntrySizes(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the budget is for 64-bit platforms")
+	}
+	for _, c := range []struct {
+		what      string
+		got, want uintptr
+	}{
+		{"entry[string, *int]", unsafe.Sizeof(entry[string, *int]{}), 80},
+		{"entry[int, int]", unsafe.Sizeof(entry[int, int]{}), 72},
+		{"timedEntry[string, *int]", unsafe.Sizeof(timedEntry[string, *int]{}), 112},
+		{"load[string, *int]", unsafe.Sizeof(load[string, *int]{}), 80},
+	} {
+		if c.got > c.want {
+			t.Errorf("%s is %d bytes, over its budget of %d", c.what, c.got, c.want)
 		}
 	}
 }

@@ -8,12 +8,17 @@ import (
 )
 
 // An entry is one key's slot: first the placeholder of its load, then its
-// stored value. It is the only allocation of a miss.
+// stored value.
 //
-// key and hash never change. val and expires are written once, under mu,
-// before the state word drops stLoading, and never change after: a new
-// value for the key is a new entry. A hit that loads the state word and
-// finds neither stLoading nor stRemoved may read them without a lock.
+// key and hash never change. val (and, in a timed cache, the expiry time)
+// are written once, under mu, before the state word drops stLoading, and
+// never change after: a new value for the key is a new entry. A hit that
+// loads the state word and finds neither stLoading nor stRemoved may read
+// them without a lock.
+//
+// A cache with TTL, ExpireAfter or RefreshAfter allocates each entry as a
+// timedEntry, which adds its times and expiry links (tm); other caches
+// allocate the entry alone and never call tm.
 type entry[K comparable, V any] struct {
 	tnode                 // must be first: the table converts *tnode to *entry
 	why     uint8         // the Reason it left, for an OnEvict deferred by a lease; guarded by mu
@@ -22,25 +27,52 @@ type entry[K comparable, V any] struct {
 	key     K             //
 	st      atomic.Uint64 // state bits and lease count, below
 	val     V             //
-	expires int64         // clock reading at which it expires; 0: never
-	refresh atomic.Int64  // clock reading after which a hit refreshes it; 0: never
 
 	// tn.Hash is the key's hash, set before the entry is published and
-	// never changed. tn's links, guarded by mu, place it in the order list
-	// (the LRU order or, unbounded, creation order) or, with Options.Policy
-	// TinyLFU, in the policy's queues.
+	// never changed. tn's links, guarded by mu, place it in the loading
+	// list while it loads, then in the order list (the LRU order or,
+	// unbounded, creation order) or, with Options.Policy TinyLFU, in the
+	// policy's queues.
 	tn tinylfu.Node
-	// guarded by mu
-	tl links[K, V] // the loading list while it loads; then expiry order: a TTL list or a timer wheel bucket (expiry.go)
-	ld *load[K, V] // the load in flight; nil once it is done
+	ld *load[K, V] // the load in flight; nil once it is done; guarded by mu
 }
 
-// newEntry returns an entry for key, whose hash is h, not yet in any
-// structure.
+// A timedEntry is the entry of a cache with TTL, ExpireAfter or
+// RefreshAfter: one allocation, the entry first.
+type timedEntry[K comparable, V any] struct {
+	entry[K, V]
+	t timing[K, V]
+}
+
+// timing holds what only a timed cache needs of an entry.
+type timing[K comparable, V any] struct {
+	expires int64        // clock reading at which it expires; 0: never
+	refresh atomic.Int64 // clock reading after which a hit refreshes it; 0: never
+	tl      links[K, V]  // expiry order: a TTL list or a timer wheel bucket (expiry.go); guarded by mu
+}
+
+// tm returns e's timing. e must belong to a timed cache.
+func (e *entry[K, V]) tm() *timing[K, V] {
+	return &(*timedEntry[K, V])(unsafe.Pointer(e)).t
+}
+
+// newEntry returns an entry of a cache that is not timed for key, whose
+// hash is h, not yet in any structure.
 func newEntry[K comparable, V any](key K, h uint64) *entry[K, V] {
 	e := &entry[K, V]{key: key, wpos: unscheduled}
 	e.tn.Hash = h
 	return e
+}
+
+// newEntry returns a new entry of c for key, whose hash is h, not yet in
+// any structure.
+func (c *KeyedCache[K, V]) newEntry(key K, h uint64) *entry[K, V] {
+	if !c.timed {
+		return newEntry[K, V](key, h)
+	}
+	t := &timedEntry[K, V]{entry: entry[K, V]{key: key, wpos: unscheduled}}
+	t.tn.Hash = h
+	return &t.entry
 }
 
 // hash returns the hash of e's key.

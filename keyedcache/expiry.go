@@ -35,9 +35,27 @@ func (c *KeyedCache[K, V]) now() int64 {
 	return c.clock()
 }
 
-// expiredAt reports whether e has expired at clock reading now.
+// expiredAt reports whether e, an entry of a timed cache, has expired at
+// clock reading now.
 func (e *entry[K, V]) expiredAt(now int64) bool {
-	return e.expires != 0 && now >= e.expires
+	x := e.tm().expires
+	return x != 0 && now >= x
+}
+
+// expiredAt reports whether e has expired at clock reading now (which
+// c.now returned).
+func (c *KeyedCache[K, V]) expiredAt(e *entry[K, V], now int64) bool {
+	return c.timed && e.expiredAt(now)
+}
+
+// fresh reports whether e, found live by a hit, has not expired. It reads
+// the clock only if e can expire.
+func (c *KeyedCache[K, V]) fresh(e *entry[K, V]) bool {
+	if !c.timed {
+		return true
+	}
+	x := e.tm().expires
+	return x == 0 || c.clock() < x
 }
 
 // after returns the clock reading d after now, or 0 (never) when d is not
@@ -102,7 +120,7 @@ func (c *KeyedCache[K, V]) expiredLocked(now int64) int {
 		return c.exp.wheel.countExpired(now)
 	}
 	n := 0
-	for e := c.exp.ttl.head; e != nil && e.expiredAt(now); e = e.tl.next {
+	for e := c.exp.ttl.head; e != nil && e.expiredAt(now); e = e.tm().tl.next {
 		n++
 	}
 	return n
@@ -145,12 +163,13 @@ func (w *wheel[K, V]) schedule(e *entry[K, V], now int64) {
 	if now < w.time {
 		now = w.time
 	}
-	d := e.expires - now
+	x := e.tm().expires
+	d := x - now
 	level := 0
 	for level < wheelLevels-1 && d >= 1<<(wheelShift(level)+wheelBits) {
 		level++
 	}
-	idx := (e.expires >> wheelShift(level)) & (wheelSize - 1)
+	idx := (x >> wheelShift(level)) & (wheelSize - 1)
 	e.wpos = uint16(level<<8) | uint16(idx)
 	w.buckets[level][idx].pushBack(e)
 }
@@ -185,8 +204,8 @@ func (w *wheel[K, V]) advance(now int64, expire func(*entry[K, V])) {
 			e := b.head
 			b.reset()
 			for e != nil {
-				next := e.tl.next
-				e.tl = links[K, V]{}
+				next := e.tm().tl.next
+				e.tm().tl = links[K, V]{}
 				e.wpos = unscheduled
 				if e.expiredAt(now) {
 					expire(e)
@@ -201,7 +220,7 @@ func (w *wheel[K, V]) advance(now int64, expire func(*entry[K, V])) {
 	// millisecond: some may have expired already.
 	b := &w.buckets[0][(now>>wheelShift0)&(wheelSize-1)]
 	for e := b.head; e != nil; {
-		next := e.tl.next
+		next := e.tm().tl.next
 		if e.expiredAt(now) {
 			expire(e)
 		}
@@ -226,7 +245,7 @@ func (w *wheel[K, V]) countExpired(now int64) int {
 			from = to - wheelSize
 		}
 		for t := from + 1; t <= to; t++ {
-			for e := w.buckets[level][t&(wheelSize-1)].head; e != nil; e = e.tl.next {
+			for e := w.buckets[level][t&(wheelSize-1)].head; e != nil; e = e.tm().tl.next {
 				if e.expiredAt(now) {
 					n++
 				}

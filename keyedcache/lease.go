@@ -29,7 +29,7 @@ import (
 func (c *KeyedCache[K, V]) Acquire(ctx context.Context, key K) (value V, release func(), err error) {
 	h := c.hash(key)
 	if e := c.tab.lookup(h, key); e != nil {
-		for s := e.st.Load(); live(s) && (e.expires == 0 || c.clock() < e.expires); s = e.st.Load() {
+		for s := e.st.Load(); live(s) && c.fresh(e); s = e.st.Load() {
 			if e.st.CompareAndSwap(s, s+1) {
 				c.hit(e)
 				if c.refreshAfter > 0 {

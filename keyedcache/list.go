@@ -2,10 +2,9 @@ package keyedcache
 
 import "unsafe"
 
-// links are an entry's place in a doubly linked list: its links tl place it
-// in the loading list while it loads, then in expiry order. (The order of
-// live entries is a tinylfu.List of their Nodes, tn.) Lists are guarded by
-// the cache's mu.
+// links are a timed entry's place in expiry order (timing.tl). (The
+// loading list and the order of live entries are tinylfu.Lists of the
+// entries' Nodes, tn.) Lists are guarded by the cache's mu.
 type links[K comparable, V any] struct {
 	prev, next *entry[K, V]
 }
@@ -15,11 +14,15 @@ type links[K comparable, V any] struct {
 type list[K comparable, V any] struct {
 	head, tail *entry[K, V]
 	n          int
-	off        uintptr // plinks or tlinks
+	off        uintptr // tlinks
 }
 
-// tlinks returns the offset of an entry's links tl, for list.off.
-func tlinks[K comparable, V any]() uintptr { return unsafe.Offsetof(entry[K, V]{}.tl) }
+// tlinks returns the offset of a timed entry's links tl from the entry,
+// for list.off.
+func tlinks[K comparable, V any]() uintptr {
+	var t timedEntry[K, V]
+	return unsafe.Offsetof(t.t) + unsafe.Offsetof(t.t.tl)
+}
 
 // at returns e's links for l. It is an offset rather than a function so
 // that list operations inline and make no indirect calls.

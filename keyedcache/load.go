@@ -157,7 +157,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		e.val = val
 	}
 	l.err = err
-	c.loading.remove(e)
+	c.loading.Remove(&e.tn)
 	e.ld = nil
 	if l.of != nil && c.refreshing[e.key] == e {
 		delete(c.refreshing, e.key)
@@ -171,7 +171,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 			c.tab.deleteLocked(e)
 		} else if live(l.of.st.Load()) {
 			// Keep the old value; try again after another RefreshAfter.
-			l.of.refresh.Store(after(c.clock(), c.refreshAfter))
+			l.of.tm().refresh.Store(after(c.clock(), c.refreshAfter))
 		}
 		e.st.Store(stRemoved)
 	default:

@@ -17,12 +17,12 @@ import (
 // enough and none is running. ctx is the hitting call's: the refresh keeps
 // its values, not its cancellation.
 func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
-	at := e.refresh.Load()
+	at := e.tm().refresh.Load()
 	if at == 0 || c.clock() < at || ctx == nil {
 		return
 	}
 	// Claim the refresh, so that concurrent hits do not all take the lock.
-	if !e.refresh.CompareAndSwap(at, math.MaxInt64) {
+	if !e.tm().refresh.CompareAndSwap(at, math.MaxInt64) {
 		return
 	}
 	c.mu.Lock()
@@ -30,12 +30,12 @@ func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
 		c.mu.Unlock()
 		return
 	}
-	r := newEntry[K, V](e.key, e.hash())
+	r := c.newEntry(e.key, e.hash())
 	r.st.Store(stLoading)
 	l := &load[K, V]{parent: context.WithoutCancel(ctx), of: e}
 	r.ld = l
 	c.refreshing[e.key] = r
-	c.loading.pushBack(r)
+	c.loading.PushBack(&r.tn)
 	c.running.Add(1)
 	c.stats.refreshes++
 	c.mu.Unlock()

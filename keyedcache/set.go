@@ -47,7 +47,7 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 			c.drainLocked() // see Delete
 		}
 	}
-	e := newEntry[K, V](key, h)
+	e := c.newEntry(key, h)
 	e.val = value
 	e.st.Store(stLoading) // not live before storeLocked has placed it
 	c.tab.insertLocked(e)
