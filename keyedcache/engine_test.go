@@ -641,3 +641,30 @@ func TestEntrySizes(t *testing.T) {
 		}
 	}
 }
+
+// TestSetWithPanickingExpireAfter: Set returns ExpireAfter's panic as a
+// *PanicError, stores nothing, and leaves the cache usable.
+func TestSetWithPanickingExpireAfter(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+		ExpireAfter: func(k, v int) time.Duration {
+			if v < 0 {
+				panic("negative value")
+			}
+			return time.Hour
+		},
+	})
+	err := c.Set(1, -1)
+	var pe *PanicError
+	if !errors.As(err, &pe) || pe.Value != "negative value" {
+		t.Fatalf("Set(1, -1) = %v, want a *PanicError with the panic's value", err)
+	}
+	if v, ok := c.Peek(1); ok {
+		t.Fatalf("Peek(1) = %d after a failed Set", v)
+	}
+	if err := c.Set(1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get(context.Background(), 1); err != nil || v != 10 {
+		t.Fatalf("Get(1) = %d, %v after Set(1, 10)", v, err)
+	}
+}

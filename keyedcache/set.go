@@ -15,7 +15,8 @@ var errNaNKey = errors.New("keyedcache: Set of a key not equal to itself (such a
 //
 // After Close, Set returns [ErrClosed] and stores nothing: the caller keeps
 // value. A key not equal to itself (a NaN) cannot be stored, and Set
-// returns an error saying so.
+// returns an error saying so. If ExpireAfter panics, Set returns the panic
+// as a [*PanicError] and stores nothing; the cache stays as it was.
 func (c *KeyedCache[K, V]) Set(key K, value V) error {
 	h := c.hash(key)
 	if key != key {
@@ -27,7 +28,11 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 		if c.isClosed() {
 			return ErrClosed
 		}
-		life, hasLife = c.expireAfter(key, value), true
+		var err error
+		if life, err = c.lifetime(key, value); err != nil {
+			return err // a *PanicError: nothing is stored
+		}
+		hasLife = true
 	}
 	c.mu.Lock()
 	if c.closed {
