@@ -7,8 +7,6 @@ import (
 
 	arc "github.com/hashicorp/golang-lru/arc/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
-
-	"github.com/reuse-go/reuse/keyedcache"
 )
 
 // TracePolicies returns the bounded caches whose hit ratios [ReplayTrace]
@@ -17,27 +15,12 @@ import (
 // are used through [Cache.GetOrLoad], single-threaded, so every miss loads.
 func TracePolicies() []Impl {
 	return []Impl{
-		{Name: "keyedcache-lru", Label: "keyedcache LRU", Bounded: true, New: newKeyedCachePolicy(keyedcache.LRU)},
-		{Name: "keyedcache-tinylfu", Label: "keyedcache TinyLFU", Bounded: true, New: newKeyedCachePolicy(keyedcache.TinyLFU)},
+		{Name: "keyedcache-lru", Label: "keyedcache LRU", Bounded: true, New: newBoundedKeyedCache},
+		{Name: "keyedcache-tinylfu", Label: "keyedcache TinyLFU", Bounded: true, New: newTinyLFUKeyedCache},
 		{Name: "lru", Label: "golang-lru LRU", Bounded: true, New: newLRU},
 		{Name: "2q", Label: "golang-lru 2Q", Bounded: true, New: new2Q},
 		{Name: "arc", Label: "golang-lru ARC", Bounded: true, New: newARC},
 		{Name: "otter", Label: "otter v2", Bounded: true, New: newOtter},
-	}
-}
-
-// newKeyedCachePolicy returns the New of a keyedcache bounded under policy.
-func newKeyedCachePolicy(policy keyedcache.Policy) func(int, LoadFunc) (Cache, error) {
-	return func(size int, load LoadFunc) (Cache, error) {
-		if size <= 0 {
-			return nil, errNoSize
-		}
-		c, err := keyedcache.New(keyedcache.Loader[string, *Value](load),
-			&keyedcache.Options[string, *Value]{MaxEntries: size, Policy: policy})
-		if err != nil {
-			return nil, err
-		}
-		return keyedCache{c}, nil
 	}
 }
 
