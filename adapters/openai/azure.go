@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -151,12 +150,9 @@ func (cfg AzureConfig) normalize() (AzureConfig, error) {
 		return AzureConfig{}, errors.New("openai: AzureConfig.APIVersion is missing")
 	case cfg.APIKey == "":
 		return AzureConfig{}, ErrNoAPIKey
-	case cfg.Timeout < 0:
-		return AzureConfig{}, fmt.Errorf("openai: AzureConfig.Timeout %v is negative", cfg.Timeout)
-	case cfg.MaxRetries < 0:
-		return AzureConfig{}, fmt.Errorf("openai: AzureConfig.MaxRetries %d is negative", cfg.MaxRetries)
-	case cfg.MaxRetries > MaxRetriesLimit:
-		return AzureConfig{}, fmt.Errorf("openai: AzureConfig.MaxRetries %d is more than MaxRetriesLimit (%d)", cfg.MaxRetries, MaxRetriesLimit)
+	}
+	if err := checkLimits("AzureConfig", cfg.Timeout, cfg.MaxRetries); err != nil {
+		return AzureConfig{}, err
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
@@ -287,16 +283,7 @@ func (cfg AzureConfig) GoString() string {
 
 // Format implements [fmt.Formatter], as Config.Format does: %#v prints
 // GoString, %q a quoted String, every other verb String.
-func (cfg AzureConfig) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, cfg.GoString())
-	case verb == 'q':
-		fmt.Fprint(f, strconv.Quote(cfg.String()))
-	default:
-		fmt.Fprint(f, cfg.String())
-	}
-}
+func (cfg AzureConfig) Format(f fmt.State, verb rune) { formatRedacted(f, verb, cfg) }
 
 // MarshalJSON encodes cfg's settings, without secrets, as a JSON object
 // with the keys endpoint, api_version, api_key (a fingerprint), timeout and

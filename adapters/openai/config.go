@@ -142,12 +142,9 @@ func (cfg Config) normalize() (Config, error) {
 	switch {
 	case cfg.APIKey == "":
 		return Config{}, ErrNoAPIKey
-	case cfg.Timeout < 0:
-		return Config{}, fmt.Errorf("openai: Config.Timeout %v is negative", cfg.Timeout)
-	case cfg.MaxRetries < 0:
-		return Config{}, fmt.Errorf("openai: Config.MaxRetries %d is negative", cfg.MaxRetries)
-	case cfg.MaxRetries > MaxRetriesLimit:
-		return Config{}, fmt.Errorf("openai: Config.MaxRetries %d is more than MaxRetriesLimit (%d)", cfg.MaxRetries, MaxRetriesLimit)
+	}
+	if err := checkLimits("Config", cfg.Timeout, cfg.MaxRetries); err != nil {
+		return Config{}, err
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
@@ -217,4 +214,18 @@ func (cfg Config) clientOptions() []option.RequestOption {
 		opts = append(opts, option.WithHeaderDel("OpenAI-Project"))
 	}
 	return opts
+}
+
+// checkLimits returns an error naming the field of the config type typ
+// (Config or AzureConfig) whose timeout or retry count is out of range.
+func checkLimits(typ string, timeout time.Duration, maxRetries int) error {
+	switch {
+	case timeout < 0:
+		return fmt.Errorf("openai: %s.Timeout %v is negative", typ, timeout)
+	case maxRetries < 0:
+		return fmt.Errorf("openai: %s.MaxRetries %d is negative", typ, maxRetries)
+	case maxRetries > MaxRetriesLimit:
+		return fmt.Errorf("openai: %s.MaxRetries %d is more than MaxRetriesLimit (%d)", typ, maxRetries, MaxRetriesLimit)
+	}
+	return nil
 }

@@ -153,14 +153,22 @@ func (cfg Config) GoString() string {
 // String. fmt does not call Format for %p of a Config value, nor for a
 // Config in an unexported struct field: see the limits in the Config
 // documentation.
-func (cfg Config) Format(f fmt.State, verb rune) {
+func (cfg Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, cfg) }
+
+// formatRedacted is the Format of Config and AzureConfig: %#v prints v's
+// GoString, %q its quoted String, and every other verb its String, each of
+// which leaves the secrets out.
+func formatRedacted(f fmt.State, verb rune, v interface {
+	String() string
+	GoString() string
+}) {
 	switch {
 	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, cfg.GoString())
+		fmt.Fprint(f, v.GoString())
 	case verb == 'q':
-		fmt.Fprint(f, strconv.Quote(cfg.String()))
+		fmt.Fprint(f, strconv.Quote(v.String()))
 	default:
-		fmt.Fprint(f, cfg.String())
+		fmt.Fprint(f, v.String())
 	}
 }
 
