@@ -80,7 +80,6 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 	c.idle.L = &c.mu
 	c.order.Init()
 	c.loading.Init()
-	c.exp.ttl.off = tlinks[K, V]()
 	if c.expireAfter != nil {
 		c.ttl = 0
 		c.exp.wheel = newWheel[K, V](0)

@@ -147,13 +147,7 @@ type wheel[K comparable, V any] struct {
 }
 
 func newWheel[K comparable, V any](now int64) *wheel[K, V] {
-	w := &wheel[K, V]{time: now}
-	for i := range w.buckets {
-		for j := range w.buckets[i] {
-			w.buckets[i][j].off = tlinks[K, V]()
-		}
-	}
-	return w
+	return &wheel[K, V]{time: now}
 }
 
 func wheelShift(level int) uint { return uint(wheelShift0 + wheelBits*level) }

@@ -1,7 +1,5 @@
 package keyedcache
 
-import "unsafe"
-
 // links are a timed entry's place in expiry order (timing.tl). (The
 // loading list and the order of live entries are tinylfu.Lists of the
 // entries' Nodes, tn.) Lists are guarded by the cache's mu.
@@ -9,26 +7,15 @@ type links[K comparable, V any] struct {
 	prev, next *entry[K, V]
 }
 
-// A list is a doubly linked list of entries through one set of links, the
-// one at offset off in an entry. Its zero value, with off set, is empty.
+// A list is a doubly linked list of timed entries through their links tl:
+// expiry order. Its zero value is empty.
 type list[K comparable, V any] struct {
 	head, tail *entry[K, V]
 	n          int
-	off        uintptr // tlinks
 }
 
-// tlinks returns the offset of a timed entry's links tl from the entry,
-// for list.off.
-func tlinks[K comparable, V any]() uintptr {
-	var t timedEntry[K, V]
-	return unsafe.Offsetof(t.t) + unsafe.Offsetof(t.t.tl)
-}
-
-// at returns e's links for l. It is an offset rather than a function so
-// that list operations inline and make no indirect calls.
-func (l *list[K, V]) at(e *entry[K, V]) *links[K, V] {
-	return (*links[K, V])(unsafe.Add(unsafe.Pointer(e), l.off))
-}
+// at returns e's links.
+func (l *list[K, V]) at(e *entry[K, V]) *links[K, V] { return &e.tm().tl }
 
 func (l *list[K, V]) pushBack(e *entry[K, V]) {
 	lk := l.at(e)
