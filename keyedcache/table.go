@@ -255,13 +255,18 @@ func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket,
 // node whose children are the heads alone, buckets, or further splits. It
 // writes only new nodes.
 func split[K comparable, V any](heads []*tnode, shift int) *tnode {
+	var hashes [bucketSize + 1]uint64
+	for i, p := range heads {
+		hashes[i] = headHash[K, V](p)
+	}
 	in := &inner{tnode: tnode{kindInner}}
 	var group [bucketSize + 1]*tnode
+	var groupHash [bucketSize + 1]uint64
 	for j := range uint64(trieFanout) {
 		n := 0
-		for _, p := range heads {
-			if (headHash[K, V](p)>>shift)&trieMask == j {
-				group[n] = p
+		for i, p := range heads {
+			if (hashes[i]>>shift)&trieMask == j {
+				group[n], groupHash[n] = p, hashes[i]
 				n++
 			}
 		}
@@ -272,7 +277,7 @@ func split[K comparable, V any](heads []*tnode, shift int) *tnode {
 		case n <= bucketSize:
 			b := &bucket{tnode: tnode{kindBucket}}
 			for i, p := range group[:n] {
-				b.setTag(i, headHash[K, V](p))
+				b.setTag(i, groupHash[i])
 				b.slot[i].Store(p)
 			}
 			in.child[j].Store(&b.tnode)
