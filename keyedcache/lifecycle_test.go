@@ -1072,7 +1072,9 @@ func TestRefreshFailureKeepsTheOldValue(t *testing.T) {
 	})
 }
 
-// TestGetJoinsTheRefreshOfAnExpiredValue
+// TestGetJoinsTheRefreshOfAnExpiredValue: a Get (or Acquire) of a value that
+// expired while its refresh was in flight joins that refresh instead of
+// starting a second load, and counts as one shared miss.
 func TestGetJoinsTheRefreshOfAnExpiredValue(t *testing.T) {
 	for _, acquire := range []bool{false, true} {
 		t.Run(fmt.Sprint("acquire=", acquire), func(t *testing.T) {
@@ -1139,7 +1141,8 @@ func TestGetJoinsTheRefreshOfAnExpiredValue(t *testing.T) {
 	}
 }
 
-// TestJoinedGetLeavingDoesNotCancelTheRefresh
+// TestJoinedGetLeavingDoesNotCancelTheRefresh: a Get that joined a refresh
+// and leaves does not cancel it; the refresh still stores its value.
 func TestJoinedGetLeavingDoesNotCancelTheRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ld := &refreshLoader{}
