@@ -175,10 +175,16 @@
 //
 // A hit hashes the key, walks a hash trie through atomic pointers (no lock,
 // no allocation), and adds one to a counter in a stripe that belongs to the
-// calling goroutine (with MaxEntries, it also appends to a buffer); with a
-// TTL or ExpireAfter it reads the monotonic clock. Strings and integer keys
-// hash through a short path; other key types through
-// [hash/maphash.Comparable].
+// calling goroutine; with a TTL or ExpireAfter it reads the monotonic clock.
+// With MaxEntries, a hit that overlaps no other takes the mutex with
+// TryLock and moves its entry instead of counting in its stripe, and one in
+// eight overlapping hits appends to its stripe's buffer (see Bounds).
+// Strings and integer keys hash through a short path; other key types
+// through [hash/maphash.Comparable].
+//
+// An entry costs 80 bytes on 64-bit platforms for a string key and a
+// pointer value, and the table about 20 more; a cache with TTL,
+// ExpireAfter or RefreshAfter adds 32 bytes an entry for its times.
 //
 // A miss takes the cache's mutex twice (to register its load and to store
 // its value) and allocates twice (the entry, which is also the load's
