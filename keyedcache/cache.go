@@ -29,6 +29,7 @@ type KeyedCache[K comparable, V any] struct {
 	tab     table[K, V]    // lock-free reads; writes under mu
 	stripes stripes[K, V]  // hit counters and recency rings
 	running sync.WaitGroup // loads in flight, until their result is stored
+	noLoad  load[K, V]     // read-only: what complete reads for a load that made none (load.go)
 
 	mu         sync.Mutex         // guards the fields below and those marked so
 	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
@@ -78,6 +79,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		notifiers:    make(map[uint64]int),
 	}
 	c.idle.L = &c.mu
+	c.noLoad.inline = true
 	c.order.Init()
 	c.loading.Init()
 	if c.expireAfter != nil {
@@ -222,7 +224,7 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire
 // join waits, as one more waiter, for the load in flight for e. It is
 // called with mu held, and unlocks it.
 func (c *KeyedCache[K, V]) join(ctx context.Context, e *entry[K, V], acquire bool) (V, *entry[K, V], error) {
-	l := e.ld
+	l := e.loadLocked()
 	e.waiters++
 	if acquire {
 		l.leases++
@@ -241,11 +243,19 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 	e := c.newEntry(key, h)
 	e.waiters = 1
 	e.st.Store(stLoading)
-	l := &load[K, V]{parent: ctx}
-	if acquire {
-		l.leases = 1
+	// This Get cannot leave before the load ends if its context cannot
+	// end: it then loads in its own goroutine, and saves a goroutine and
+	// two switches. With no values to keep either, and nothing else to
+	// note, it needs no load until another call does (load.go).
+	inline := ctx.Done() == nil
+	var l *load[K, V]
+	if !inline || acquire || key != key || (ctx != context.Background() && ctx != context.TODO()) {
+		l = &load[K, V]{parent: ctx, inline: inline}
+		if acquire {
+			l.leases = 1
+		}
+		e.ld.Store(l)
 	}
-	e.ld = l
 	if key != key {
 		// A key not equal to itself could never be found again: load it
 		// for this Get alone, and store nothing.
@@ -255,21 +265,19 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 	}
 	c.loading.PushBack(&e.tn)
 	c.running.Add(1)
-	if ctx.Done() == nil {
-		// This Get cannot leave before the load ends: load here, and save
-		// a goroutine and two switches.
-		l.inline = true
+	if inline {
 		c.mu.Unlock()
-		c.notify(c.run(e, l))
-		if l.err != nil {
+		own, err := c.run(e, l)
+		c.notify(own)
+		if err != nil {
 			var zero V
-			return zero, nil, l.err
+			return zero, nil, err
 		}
 		return e.val, c.leasedTo(e, l, acquire, nil), nil
 	}
 	l.wait = make(chan struct{})
 	c.mu.Unlock()
-	go c.run(e, l)
+	go func() { _, _ = c.run(e, l) }()
 	v, err := c.wait(ctx, e, l, acquire)
 	return v, c.leasedTo(e, l, acquire, err), err
 }
@@ -315,7 +323,9 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 			c.tab.deleteLocked(e)
 		}
 		e.st.Store(uint64(l.leases))
-		l.leased = l.leases > 0
+		if l.leases > 0 { // never so for noLoad, which is never written
+			l.leased = true
+		}
 		return c.retireLocked(e, Expired, out)
 	}
 	if l.of != nil {
@@ -329,7 +339,9 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 	// live entries, and must find them in the order.
 	admitted := c.admitLocked(e, &out)
 	e.st.Store(uint64(l.leases))
-	l.leased = l.leases > 0
+	if l.leases > 0 { // never so for noLoad, which is never written
+		l.leased = true
+	}
 	if !admitted {
 		out = c.removeLocked(e, Evicted, out)
 	}
@@ -397,15 +409,16 @@ func (c *KeyedCache[K, V]) Delete(key K) bool {
 	now := c.now()
 	out := c.sweepLocked(now, nil)
 	if r := c.refreshing[key]; r != nil {
+		l := r.loadLocked()
 		if r.waiters == 0 {
-			r.ld.cancel() // else Gets wait for it: it is their load now
+			l.cancel() // else Gets wait for it: it is their load now
 		}
-		c.staleLocked(r, r.ld)
+		c.staleLocked(r, l)
 	}
 	found := false
 	if e := c.tab.lookup(h, key); e != nil {
-		if l := e.ld; l != nil {
-			c.staleLocked(e, l)
+		if e.st.Load()&stLoading != 0 {
+			c.staleLocked(e, e.loadLocked())
 		} else {
 			found = true
 			out = c.removeLocked(e, Deleted, out)
@@ -438,10 +451,11 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 	out := c.sweepLocked(c.now(), nil)
 	for n := c.loading.Front(); n != nil; n = c.loading.Next(n) {
 		e := entryOf[K, V](n)
-		if cancel || (e.ld.of != nil && e.waiters == 0) {
-			e.ld.cancel()
+		l := e.loadLocked()
+		if cancel || (l.of != nil && e.waiters == 0) {
+			l.cancel()
 		}
-		c.staleLocked(e, e.ld)
+		c.staleLocked(e, l)
 	}
 	c.drainLocked()
 	for e := c.firstLocked(); e != nil; e = c.firstLocked() {

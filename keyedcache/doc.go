@@ -187,10 +187,13 @@
 // ExpireAfter or RefreshAfter adds 32 bytes an entry for its times.
 //
 // A miss takes the cache's mutex twice (to register its load and to store
-// its value) and allocates twice (the entry, which is also the load's
-// placeholder, and the load's state, which is the Loader's context). It runs
-// the Loader in place when its context cannot end; with one that can, it
-// starts a goroutine for it, so that the Get can leave early. No Get, Set or
+// its value). It runs the Loader in place when its context cannot end; with
+// one that can, it starts a goroutine for it, so that the Get can leave
+// early. A miss of a Get with context.Background or context.TODO allocates
+// once, the entry, which is also the load's placeholder and the Loader's
+// context, unless another call joins or cancels the load or the Loader
+// asks for Done: the load's state is then allocated too, as it is for every
+// other miss. No Get, Set or
 // Delete does work proportional to the number of entries: the table never
 // copies or rehashes (a store allocates at most the trie nodes on one path),
 // and removed entries are unlinked at once. Clear, Close, Keys and All take

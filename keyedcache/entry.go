@@ -34,7 +34,10 @@ type entry[K comparable, V any] struct {
 	// unbounded, creation order) or, with Options.Policy TinyLFU, in the
 	// policy's queues.
 	tn tinylfu.Node
-	ld *load[K, V] // the load in flight; nil once it is done; guarded by mu
+	// ld is the load in flight, or nil: once it is done, and while a load
+	// that needs none runs without one (load.go). Written under mu, but
+	// for the Loader's Done (loadCtx), which may make it.
+	ld atomic.Pointer[load[K, V]]
 }
 
 // A timedEntry is the entry of a cache with TTL, ExpireAfter or

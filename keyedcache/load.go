@@ -12,6 +12,13 @@ import (
 // that started it, and is cancelled once every Get waiting on it has left,
 // or by Delete, Clear or Close (see cancel).
 //
+// A Get whose context is context.Background or context.TODO, that starts a
+// load of a key equal to itself, makes no load: it runs the Loader in its
+// own goroutine, with its entry as the context (loadCtx), and the entry's
+// ld stays nil until something needs the load's fields (loadLocked: a
+// second Get joins, Delete, Set, Clear or Close makes it stale, or the
+// Loader asks for Done). Such a miss allocates the entry alone.
+//
 // The result is the entry's val and the load's err, written once before
 // wait is closed (or, for a load run in its starter's goroutine without
 // waiters, before run returns) and read only after.
@@ -82,20 +89,26 @@ func (l *load[K, V]) cancel() {
 // run calls the Loader for e and hands its outcome to finish, whether the
 // Loader returns, panics or calls runtime.Goexit. The two defers tell these
 // apart, as golang.org/x/sync/singleflight does. For a load run inline, it
-// returns the removals its store made, for the starter to notify.
-func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, V]) {
+// returns the removals its store made, for the starter to notify, and the
+// outcome its waiters receive. l is nil for a load that has none yet (see
+// load).
+func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, V], outcome error) {
 	var (
 		val      V
 		err      error
 		returned bool
 		panicked bool
+		ctx      context.Context = (*loadCtx[K, V])(e)
 	)
+	if l != nil {
+		ctx = l
+	}
 	start := c.clock() // monotonic only: half the cost of time.Now
 	defer func() {
 		if !returned && !panicked {
 			err = ErrLoaderExited
 		}
-		own = c.finish(e, l, val, err, time.Duration(c.clock()-start))
+		own, outcome = c.finish(e, l, val, err, time.Duration(c.clock()-start))
 	}()
 	func() {
 		defer func() {
@@ -107,13 +120,13 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, 
 				}
 			}
 		}()
-		val, err = c.load(l, e.key)
+		val, err = c.load(ctx, e.key)
 		returned = true
 	}()
 	if !returned {
 		panicked = true
 	}
-	return nil // set by the deferred finish
+	return nil, nil // set by the deferred finish
 }
 
 // finish records a load's outcome and stores its value unless the load went
@@ -125,10 +138,11 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, 
 // Close.
 //
 // For a load run inline, it returns the removals for its starter to notify.
-func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err error, took time.Duration) []removal[K, V] {
+// It returns the outcome the Gets of the load receive.
+func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err error, took time.Duration) ([]removal[K, V], error) {
 	var life time.Duration
 	hasLife := false
-	if err == nil && c.expireAfter != nil && !c.isStale(l) {
+	if err == nil && c.expireAfter != nil && !c.isStale(e) {
 		// Outside the lock, as documented; the load may go stale meanwhile.
 		exited := true
 		defer func() {
@@ -136,7 +150,7 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 				// ExpireAfter called runtime.Goexit: fail the load, so that
 				// nothing waits for it, and let the goroutine end.
 				var zero V
-				_ = c.complete(e, l, zero, ErrLoaderExited, took, 0, false) // nothing to notify: not stored
+				_, _ = c.complete(e, l, zero, ErrLoaderExited, took, 0, false) // nothing to notify: not stored
 			}
 		}()
 		life, err = c.lifetime(e.key, val)
@@ -147,8 +161,13 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 }
 
 // complete is the rest of finish, once the value's lifetime is known.
-func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err error, took, life time.Duration, hasLife bool) []removal[K, V] {
+func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err error, took, life time.Duration, hasLife bool) ([]removal[K, V], error) {
 	c.mu.Lock()
+	if made := e.ld.Load(); made != nil {
+		l = made // made by loadLocked since the load began
+	} else if l == nil {
+		l = &c.noLoad // never written
+	}
 	c.stats.loadTime += took
 	if err != nil {
 		c.stats.loadErrors++
@@ -156,9 +175,10 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		c.stats.loads++
 		e.val = val
 	}
-	l.err = err
+	if l != &c.noLoad {
+		l.err = err
+	}
 	c.loading.Remove(&e.tn)
-	e.ld = nil
 	if l.of != nil && c.refreshing[e.key] == e {
 		delete(c.refreshing, e.key)
 	}
@@ -187,11 +207,19 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 	if l.wait != nil {
 		close(l.wait)
 	}
+	// After the state word has left stLoading, which a Done that makes a
+	// load reads after storing it (loadCtx): one of the two cancels it.
+	late := e.ld.Swap(nil)
 	c.mu.Unlock()
-	l.cancel()
+	if l != &c.noLoad {
+		l.cancel()
+	}
+	if late != nil && late != l {
+		late.cancel()
+	}
 	if len(out) == 0 {
 		c.running.Done()
-		return own
+		return own, err
 	}
 	// A refresh nobody joined: this goroutine of the cache runs the
 	// callbacks. It stays registered, so that Close waits for them, unless
@@ -210,7 +238,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		c.mu.Unlock()
 	}()
 	c.notify(out)
-	return nil
+	return nil, err
 }
 
 // lifetime calls ExpireAfter, turning a panic into the load's error: the
@@ -224,11 +252,74 @@ func (c *KeyedCache[K, V]) lifetime(key K, val V) (life time.Duration, err error
 	return c.expireAfter(key, val), nil
 }
 
-// isStale reports whether l has gone stale, taking mu.
-func (c *KeyedCache[K, V]) isStale(l *load[K, V]) bool {
+// isStale reports whether e's load has gone stale, taking mu.
+func (c *KeyedCache[K, V]) isStale(e *entry[K, V]) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return l.stale
+	l := e.ld.Load()
+	return l != nil && l.stale
+}
+
+// loadLocked returns the load of e, whose load is in flight, making it if
+// e runs the Loader without one (see load).
+func (e *entry[K, V]) loadLocked() *load[K, V] {
+	if l := e.ld.Load(); l != nil {
+		return l
+	}
+	l := &load[K, V]{parent: context.Background(), inline: true}
+	if !e.ld.CompareAndSwap(nil, l) {
+		return e.ld.Load() // made by the Loader's Done (loadCtx)
+	}
+	return l
+}
+
+// A loadCtx is the Loader's context for a load that has no load struct:
+// the entry itself, converted. Its values are context.Background's; it is
+// cancelled when the load is over, or earlier through the load that
+// loadLocked makes if Close or the last waiter cancels it.
+type loadCtx[K comparable, V any] entry[K, V]
+
+// Deadline returns no deadline.
+func (x *loadCtx[K, V]) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Value returns nil: the load was started with context.Background or
+// context.TODO, which hold no values.
+func (x *loadCtx[K, V]) Value(any) any { return nil }
+
+// Err returns context.Canceled once the load is over or cancelled.
+func (x *loadCtx[K, V]) Err() error {
+	e := (*entry[K, V])(x)
+	if e.st.Load()&stLoading == 0 {
+		return context.Canceled
+	}
+	if l := e.ld.Load(); l != nil {
+		return l.Err()
+	}
+	return nil
+}
+
+// Done returns a channel closed once the load is over or cancelled. It
+// makes the load, whose cancel closes the channel; complete cancels it,
+// unless the load was over before it was stored, which Done checks after.
+func (x *loadCtx[K, V]) Done() <-chan struct{} {
+	e := (*entry[K, V])(x)
+	for {
+		if e.st.Load()&stLoading == 0 {
+			return closedChan
+		}
+		if l := e.ld.Load(); l != nil {
+			return l.Done()
+		}
+		l := &load[K, V]{parent: context.Background(), inline: true}
+		if e.ld.CompareAndSwap(nil, l) {
+			if e.st.Load()&stLoading == 0 {
+				// complete may have missed it: cancel it here.
+				l.cancel()
+				e.ld.CompareAndSwap(l, nil)
+			}
+			return l.Done()
+		}
+	}
 }
 
 // wait returns the outcome of e's load, or ctx.Err() as soon as ctx ends.

@@ -33,11 +33,11 @@ func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
 	r := c.newEntry(e.key, e.hash())
 	r.st.Store(stLoading)
 	l := &load[K, V]{parent: context.WithoutCancel(ctx), of: e}
-	r.ld = l
+	r.ld.Store(l)
 	c.refreshing[e.key] = r
 	c.loading.PushBack(&r.tn)
 	c.running.Add(1)
 	c.stats.refreshes++
 	c.mu.Unlock()
-	go c.run(r, l)
+	go func() { _, _ = c.run(r, l) }()
 }

@@ -42,11 +42,11 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 	now := c.now()
 	out := c.sweepLocked(now, nil)
 	if r := c.refreshing[key]; r != nil {
-		c.staleLocked(r, r.ld)
+		c.staleLocked(r, r.loadLocked())
 	}
 	if old := c.tab.lookup(h, key); old != nil {
-		if l := old.ld; l != nil {
-			c.staleLocked(old, l)
+		if old.st.Load()&stLoading != 0 {
+			c.staleLocked(old, old.loadLocked())
 		} else {
 			out = c.removeLocked(old, Replaced, out)
 			c.drainLocked() // see Delete

@@ -1,0 +1,251 @@
+package keyedcache
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests of this file hold the contract of the Loader's context for a
+// load that makes no load struct: a Get with context.Background or
+// context.TODO, of a key equal to itself, not an Acquire (load.go).
+
+// TestMissAllocatesTheEntryAlone holds the cost of such a miss: one
+// allocation, the entry, beyond what the Loader allocates.
+func TestMissAllocatesTheEntryAlone(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, opts := range []*Options[int, int]{nil, {MaxEntries: 64}, {MaxEntries: 64, Policy: TinyLFU}} {
+		c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, opts)
+		for _, ctx := range []context.Context{context.Background(), context.TODO()} {
+			k := 0
+			allocs := testing.AllocsPerRun(1000, func() {
+				k++
+				if v, err := c.Get(ctx, k+1_000_000); err != nil || v != k+1_000_000 {
+					t.Fatalf("Get = %v, %v", v, err)
+				}
+			})
+			// The table grows now and then: allow for it, not for a
+			// second allocation per miss.
+			if allocs >= 1.5 {
+				t.Errorf("a miss with %v allocates %v times, want 1 (the entry)", ctx, allocs)
+			}
+		}
+	}
+}
+
+// TestLoadContextWithoutLoad checks the context a Get with
+// context.Background hands to the Loader: live while the load runs, ended
+// (Err and Done) once it is over, with no values and no deadline, usable as
+// a parent, and the same whether Done is first asked for during the load,
+// after it, or never.
+func TestLoadContextWithoutLoad(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		doneEarly bool
+	}{{"Done during the load", true}, {"Done after the load", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got context.Context
+			c := newCache(t, func(ctx context.Context, k string) (string, error) {
+				got = ctx
+				if err := ctx.Err(); err != nil {
+					return "", errors.New("Err during the load: " + err.Error())
+				}
+				if _, ok := ctx.Deadline(); ok {
+					return "", errors.New("a deadline")
+				}
+				if ctx.Value(ctxKey{}) != nil {
+					return "", errors.New("a value")
+				}
+				if tt.doneEarly {
+					select {
+					case <-ctx.Done():
+						return "", errors.New("Done closed during the load")
+					default:
+					}
+					child, cancel := context.WithTimeout(ctx, time.Hour)
+					defer cancel()
+					if child.Err() != nil {
+						return "", errors.New("a child ended during the load")
+					}
+				}
+				return k, nil
+			}, nil)
+			if v, err := c.Get(context.Background(), "k"); err != nil || v != "k" {
+				t.Fatalf("Get = %q, %v", v, err)
+			}
+			if err := got.Err(); !errors.Is(err, context.Canceled) {
+				t.Errorf("after the load, ctx.Err() = %v, want context.Canceled", err)
+			}
+			select {
+			case <-got.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("after the load, ctx.Done() is not closed")
+			}
+			child, cancel := context.WithCancel(got)
+			defer cancel()
+			if child.Err() == nil {
+				t.Error("a child of the ended context is live")
+			}
+		})
+	}
+}
+
+// TestLoadContextWithoutLoadCancelledByClose checks that Close cancels a
+// load that made no load struct, whether its Loader waits on Done or polls
+// Err, and waits for it.
+func TestLoadContextWithoutLoadCancelledByClose(t *testing.T) {
+	for _, poll := range []bool{false, true} {
+		started := make(chan struct{})
+		c, err := New(func(ctx context.Context, k int) (int, error) {
+			close(started)
+			if poll {
+				for ctx.Err() == nil {
+					time.Sleep(time.Millisecond)
+				}
+			} else {
+				<-ctx.Done()
+			}
+			return 0, ctx.Err()
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan error, 1)
+		go func() { _, err := c.Get(context.Background(), 1); got <- err }()
+		<-started
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-got:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("poll=%v: Get = %v, want context.Canceled from the Loader", poll, err)
+			}
+		default:
+			t.Errorf("poll=%v: Close returned before the load it cancelled", poll)
+			<-got
+		}
+	}
+}
+
+// TestJoinALoadWithoutLoad checks that Gets joining a load that made no
+// load struct, with contexts that can end, share it: they receive its value,
+// a waiter that leaves does not cancel it while its starter waits, and the
+// value is stored once.
+func TestJoinALoadWithoutLoad(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var loads int
+	c := newCache(t, func(ctx context.Context, k int) (int, error) {
+		loads++
+		close(started)
+		<-release
+		return k * 2, ctx.Err()
+	}, nil)
+	var wg sync.WaitGroup
+	first := make(chan error, 1)
+	wg.Go(func() {
+		v, err := c.Get(context.Background(), 21)
+		if err == nil && v != 42 {
+			err = errors.New("wrong value")
+		}
+		first <- err
+	})
+	<-started
+	leaving, leave := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	wg.Go(func() { _, err := c.Get(leaving, 21); left <- err })
+	joined := make(chan error, 1)
+	wg.Go(func() {
+		v, err := c.Get(context.WithValue(context.Background(), ctxKey{}, 1), 21)
+		if err == nil && v != 42 {
+			err = errors.New("wrong value")
+		}
+		joined <- err
+	})
+	waitFor(t, func() bool { return c.Stats().Shared == 2 })
+	leave()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Errorf("the waiter that left got %v", err)
+	}
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Errorf("starter: %v (the load was cancelled by a waiter?)", err)
+	}
+	if err := <-joined; err != nil {
+		t.Errorf("waiter: %v", err)
+	}
+	if v, err := c.Get(context.Background(), 21); err != nil || v != 42 || loads != 1 {
+		t.Errorf("after: Get = %v, %v with %d loads, want 42, nil, 1", v, err, loads)
+	}
+}
+
+// TestDeleteALoadWithoutLoad checks that Delete and Set make such a load
+// stale: its Get still receives the value, and nothing is stored.
+func TestDeleteALoadWithoutLoad(t *testing.T) {
+	for _, how := range []string{"Delete", "Set", "Clear"} {
+		release := make(chan struct{})
+		started := make(chan struct{})
+		n := 0
+		c := newCache(t, func(ctx context.Context, k int) (int, error) {
+			n++
+			if n == 1 {
+				close(started)
+				<-release
+			}
+			return n, nil
+		}, nil)
+		got := make(chan int, 1)
+		go func() { v, _ := c.Get(context.Background(), 1); got <- v }()
+		<-started
+		switch how {
+		case "Delete":
+			c.Delete(1)
+		case "Set":
+			if err := c.Set(1, 100); err != nil {
+				t.Fatal(err)
+			}
+		case "Clear":
+			c.Clear()
+		}
+		close(release)
+		if v := <-got; v != 1 {
+			t.Errorf("%s: the load's Get received %d, want 1", how, v)
+		}
+		want := 2
+		if how == "Set" {
+			want = 100
+		}
+		if v, err := c.Get(context.Background(), 1); err != nil || v != want {
+			t.Errorf("%s: Get after = %d, %v, want %d: a stale load was stored", how, v, err, want)
+		}
+	}
+}
+
+// TestLoadContextDoneRacesTheEnd asks for Done from another goroutine as
+// the load ends, many times: the channel must close every time, whichever
+// of Done and the load's end comes first (run with -race).
+func TestLoadContextDoneRacesTheEnd(t *testing.T) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	c := newCache(t, func(ctx context.Context, k int) (int, error) {
+		wg.Go(func() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Second):
+				t.Errorf("key %d: the Loader's Done never closed", k)
+			}
+		})
+		return k, nil
+	}, nil)
+	for k := range 2000 {
+		if _, err := c.Get(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
