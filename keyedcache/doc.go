@@ -57,7 +57,9 @@
 // leaves, and is cancelled once every Get waiting on it has left (the load is
 // then abandoned: its result is not stored, and the next Get starts afresh).
 // Close cancels it too, and so does the end of the load: a value must not
-// keep using the context it was loaded with.
+// keep using the context it was loaded with. A context made from it (with
+// context.WithTimeout, say) follows it without a goroutine of its own: it
+// has the AfterFunc method that the context package looks for.
 //
 // Delete, Clear, Set and Close during a load make the load stale: its waiters
 // still receive its result (they own it: it is never stored and gets no

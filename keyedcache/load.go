@@ -25,7 +25,7 @@ import (
 type load[K comparable, V any] struct {
 	parent context.Context // the starter's; for Value
 
-	cmu      sync.Mutex // guards cdone and canceled
+	cmu      sync.Mutex // guards cdone, canceled and afters
 	canceled bool
 
 	// guarded by the cache's mu
@@ -34,8 +34,9 @@ type load[K comparable, V any] struct {
 	inline bool  // runs in the starter's goroutine, which notifies the removals itself
 	leases int32 // Acquires among the Gets waiting: leases to take when the value is stored
 
-	cdone chan struct{} // guarded by cmu
-	err   error
+	cdone  chan struct{} // guarded by cmu
+	afters *afterFunc    // guarded by cmu: to run once cancelled (AfterFunc)
+	err    error
 
 	// guarded by the cache's mu
 	wait chan struct{}    // closed when the result is ready; nil if no Get waits
@@ -74,6 +75,39 @@ func (l *load[K, V]) Err() error {
 // Value returns the value the starter's context holds for key.
 func (l *load[K, V]) Value(key any) any { return l.parent.Value(key) }
 
+// An afterFunc is a function registered by AfterFunc, in a list.
+type afterFunc struct {
+	f    func()
+	next *afterFunc
+}
+
+// AfterFunc arranges to call f in its own goroutine once the load is
+// cancelled, as [context.AfterFunc] does, and returns a function that
+// stops that call and reports whether it did. With it, a context made from
+// the load (context.WithTimeout, as a Loader that calls a server makes)
+// follows its cancellation without a goroutine of its own.
+func (l *load[K, V]) AfterFunc(f func()) (stop func() bool) {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if l.canceled {
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f, next: l.afters}
+	l.afters = a
+	return func() bool {
+		l.cmu.Lock()
+		defer l.cmu.Unlock()
+		for p := &l.afters; *p != nil; p = &(*p).next {
+			if *p == a {
+				*p = a.next
+				return true
+			}
+		}
+		return false // run, or stopped before
+	}
+}
+
 // cancel cancels the load's context; it is idempotent.
 func (l *load[K, V]) cancel() {
 	l.cmu.Lock()
@@ -82,6 +116,10 @@ func (l *load[K, V]) cancel() {
 		if l.cdone != nil {
 			close(l.cdone)
 		}
+		for a := l.afters; a != nil; a = a.next {
+			go a.f()
+		}
+		l.afters = nil
 	}
 	l.cmu.Unlock()
 }
@@ -298,17 +336,34 @@ func (x *loadCtx[K, V]) Err() error {
 	return nil
 }
 
-// Done returns a channel closed once the load is over or cancelled. It
-// makes the load, whose cancel closes the channel; complete cancels it,
-// unless the load was over before it was stored, which Done checks after.
+// Done returns a channel closed once the load is over or cancelled.
 func (x *loadCtx[K, V]) Done() <-chan struct{} {
+	if l := x.made(); l != nil {
+		return l.Done()
+	}
+	return closedChan
+}
+
+// AfterFunc is load's AfterFunc, for the same reason.
+func (x *loadCtx[K, V]) AfterFunc(f func()) (stop func() bool) {
+	if l := x.made(); l != nil {
+		return l.AfterFunc(f)
+	}
+	go f()
+	return func() bool { return false }
+}
+
+// made returns the load of x, making it if there is none, or nil once the
+// load is over. complete cancels the load it makes, unless the load was
+// over before it was stored, which made checks after storing it.
+func (x *loadCtx[K, V]) made() *load[K, V] {
 	e := (*entry[K, V])(x)
 	for {
 		if e.st.Load()&stLoading == 0 {
-			return closedChan
+			return nil
 		}
 		if l := e.ld.Load(); l != nil {
-			return l.Done()
+			return l
 		}
 		l := &load[K, V]{parent: context.Background(), inline: true}
 		if e.ld.CompareAndSwap(nil, l) {
@@ -317,7 +372,7 @@ func (x *loadCtx[K, V]) Done() <-chan struct{} {
 				l.cancel()
 				e.ld.CompareAndSwap(l, nil)
 			}
-			return l.Done()
+			return l
 		}
 	}
 }

@@ -3,6 +3,7 @@ package keyedcache
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -247,5 +248,90 @@ func TestLoadContextDoneRacesTheEnd(t *testing.T) {
 		if _, err := c.Get(context.Background(), k); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLoaderContextNeedsNoGoroutine checks that contexts made from the
+// Loader's (as a Loader that calls a server with a timeout makes them)
+// follow its cancellation without a goroutine each: the Loader's context
+// has an AfterFunc, which the context package uses. It checks too that
+// they are cancelled when the load is, and that context.AfterFunc runs, or
+// is stopped, as documented.
+func TestLoaderContextNeedsNoGoroutine(t *testing.T) {
+	const children = 100
+	for _, tt := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"Background", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }},
+		{"cancellable", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				made    []context.Context
+				cancels []context.CancelFunc
+				grew    int
+				ran     = make(chan struct{})
+				stopped bool
+			)
+			release := make(chan struct{})
+			started := make(chan struct{})
+			c, err := New(func(ctx context.Context, k int) (int, error) {
+				before := runtime.NumGoroutine()
+				for range children {
+					child, cancel := context.WithTimeout(ctx, time.Hour)
+					made = append(made, child)
+					cancels = append(cancels, cancel)
+				}
+				grew = runtime.NumGoroutine() - before
+				context.AfterFunc(ctx, func() { close(ran) })
+				stop := context.AfterFunc(ctx, func() { t.Error("a stopped AfterFunc ran") })
+				stopped = stop()
+				close(started)
+				<-release
+				return k, nil
+			}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			got := make(chan error, 1)
+			go func() { _, err := c.Get(ctx, 1); got <- err }()
+			<-started
+			if grew >= children/2 {
+				t.Errorf("%d contexts made from the Loader's started %d goroutines", children, grew)
+			}
+			if !stopped {
+				t.Error("stop of a pending AfterFunc returned false")
+			}
+			for _, m := range made {
+				if m.Err() != nil {
+					t.Fatal("a child ended while the load runs")
+				}
+			}
+			close(release)
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range made {
+				select {
+				case <-m.Done():
+				case <-time.After(5 * time.Second):
+					t.Fatalf("child %d not cancelled at the end of the load", i)
+				}
+			}
+			select {
+			case <-ran:
+			case <-time.After(5 * time.Second):
+				t.Fatal("context.AfterFunc did not run at the end of the load")
+			}
+			for _, cancel := range cancels {
+				cancel()
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
