@@ -222,6 +222,7 @@ func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket, e *entry[K, V], shift int) {
 	h := e.hash()
 	free := -1
+	tags, want := b.tags.Load(), tagOf(h)
 	for i := range bucketSize {
 		q := b.slot[i].Load()
 		if q == nil {
@@ -230,7 +231,9 @@ func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket,
 			}
 			continue
 		}
-		if headHash[K, V](q) == h {
+		// The tag first: a head whose tag differs has another hash, and
+		// is not read (in a large table, each head read is a cache miss).
+		if tags>>(tagBits*i)&tagMask == want && headHash[K, V](q) == h {
 			b.slot[i].Store(join(q, e))
 			return
 		}
@@ -315,8 +318,11 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 			b := asBucket(p)
 			for i := range bucketSize {
 				q := b.slot[i].Load()
-				if q == nil || headHash[K, V](q) != h {
+				if q == nil {
 					continue
+				}
+				if q != &e.tnode && (b.tags.Load()>>(tagBits*i)&tagMask != tagOf(h) || headHash[K, V](q) != h) {
+					continue // another hash: the tag first, as in insertBucketLocked
 				}
 				if detach(&b.slot[i], e) && b.empty() {
 					slot.Store(nil)
