@@ -61,7 +61,7 @@ type Policy struct {
 	// (< 0) the window, towards the size the sims chose.
 	adjustment int
 	sims       []*sim
-	simMask    uint64 // a hash is in the sims' sample if mix(hash)>>40&simMask == 0
+	simMask    uint64 // a hash is in the sims' sample if mix(hash)>>40&simMask == 0 (and there are sims)
 	simCount   int    // sampled requests since the last choice
 	simPeriod  int
 	simChoice  int // the sim whose window was chosen last
@@ -95,6 +95,7 @@ func New(capacity int) *Policy {
 	p.setProtectedMax()
 	p.sketch.init(capacity)
 	p.rng = 0x9e3779b97f4a7c15 ^ uint64(capacity)
+	p.simMask = 1<<24 - 1 // no sims: see simulate
 	if capacity < adaptMin {
 		// Too small for the window to matter, and for sims worth their
 		// cost: every request would replay in all of them.
@@ -136,9 +137,19 @@ func (p *Policy) Contains(n *Node) bool {
 // on probation moves to the protected queue. Accessing a node not in the
 // policy does nothing.
 func (p *Policy) Access(n *Node) {
-	switch n.queue {
-	case inNone:
+	if n.queue == inProtected {
+		p.protected.MoveToBack(n)
+	} else if !p.move(n) {
 		return
+	}
+	p.count(n.Hash)
+	p.adapt()
+}
+
+// move is Access's move of n when n is not in the protected queue. It
+// reports false if n is in no queue.
+func (p *Policy) move(n *Node) bool {
+	switch n.queue {
 	case inWindow:
 		p.window.MoveToBack(n)
 	case inProbation:
@@ -146,13 +157,10 @@ func (p *Policy) Access(n *Node) {
 		n.queue = inProtected
 		p.protected.PushBack(n)
 		p.demote()
-	case inProtected:
-		p.protected.MoveToBack(n)
+	default:
+		return false
 	}
-	p.observe(n.Hash)
-	p.sketch.increment(n.Hash)
-	p.simulate(n.Hash)
-	p.adapt()
+	return true
 }
 
 // RecordMiss counts a request for an absent key whose hash is hash, in the
@@ -160,10 +168,17 @@ func (p *Policy) Access(n *Node) {
 // followed by Add (Add counts its miss itself). Counting such misses lets a
 // key that is asked for often win admission on the Add that follows one day.
 func (p *Policy) RecordMiss(hash uint64) {
-	p.observe(hash)
-	p.sketch.increment(hash)
-	p.simulate(hash)
+	p.count(hash)
 	p.adapt()
+}
+
+// count records a request for hash, a hit or a miss: in the frequency
+// sketch, in the score of the ghost rule and in the sims.
+func (p *Policy) count(hash uint64) {
+	m := mix(hash)
+	p.sketch.increment(m)
+	p.observe(hash)
+	p.simulate(hash, m)
 }
 
 // Add inserts n, not yet in the policy, whose key hashes to n.Hash, at the
@@ -178,10 +193,7 @@ func (p *Policy) Add(n *Node) (evicted *Node) {
 	if n.queue != inNone {
 		panic("tinylfu: Add of a node already in a policy")
 	}
-	hash := n.Hash
-	p.observe(hash)
-	p.sketch.increment(hash)
-	p.simulate(hash)
+	p.count(n.Hash)
 	n.queue = inWindow
 	p.window.PushBack(n)
 
@@ -346,6 +358,14 @@ func (p *Policy) Reset() {
 
 // adapt moves a few nodes towards the window size the sims chose last.
 func (p *Policy) adapt() {
+	if p.adjustment != 0 {
+		p.transfer()
+	}
+}
+
+// transfer moves at most transfersPerOp nodes towards the window size the
+// sims chose last.
+func (p *Policy) transfer() {
 	for i := 0; i < transfersPerOp && p.adjustment != 0; i++ {
 		if p.adjustment > 0 {
 			p.growWindow()
@@ -395,11 +415,20 @@ func (p *Policy) shrinkWindow() {
 	}
 }
 
-// simulate replays a request for hash in the sims if it is in their sample,
-// and at the end of each period sets the window's target size to that of
-// the sim that hit most, its hits counted with exponential decay.
-func (p *Policy) simulate(hash uint64) {
-	if len(p.sims) == 0 || (mix(hash)>>40)&p.simMask != 0 {
+// simulate replays a request for hash, whose mix is m, in the sims if it is
+// in their sample. Without sims, simMask keeps every hash but those with 24
+// zero bits out of the sample, and replay checks for sims.
+func (p *Policy) simulate(hash, m uint64) {
+	if m>>40&p.simMask == 0 {
+		p.replay(hash)
+	}
+}
+
+// replay replays a request for hash, one of the sample, in the sims, and at
+// the end of each period sets the window's target size to that of the sim
+// that hit most, its hits counted with exponential decay.
+func (p *Policy) replay(hash uint64) {
+	if len(p.sims) == 0 {
 		return
 	}
 	for _, s := range p.sims {

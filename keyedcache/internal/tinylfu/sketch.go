@@ -61,33 +61,28 @@ func (s *sketch) frequency(h uint64) uint64 {
 	return f
 }
 
-// increment records an occurrence of h.
-func (s *sketch) increment(h uint64) {
-	h = mix(h)
-	block := (h & s.blockMask) << 3
-	c := h >> 32
-	added := s.incrementAt(block+(c&1), (c>>1)&15)
-	added = s.incrementAt(block+2+((c>>8)&1), (c>>9)&15) || added
-	added = s.incrementAt(block+4+((c>>16)&1), (c>>17)&15) || added
-	added = s.incrementAt(block+6+((c>>24)&1), (c>>25)&15) || added
-	if added {
-		s.size++
-		if s.size >= s.sampleSize {
-			s.age()
-		}
+// increment records an occurrence of a hash whose mix is m.
+func (s *sketch) increment(m uint64) {
+	block := (m & s.blockMask) << 3
+	t := s.table[block : block+8 : block+8]
+	c := m >> 32
+	s.size += incrementIn(&t[c&1], c>>1&15) |
+		incrementIn(&t[2+c>>8&1], c>>9&15) |
+		incrementIn(&t[4+c>>16&1], c>>17&15) |
+		incrementIn(&t[6+c>>24&1], c>>25&15)
+	if s.size >= s.sampleSize {
+		s.age()
 	}
 }
 
-// incrementAt adds one to counter j of word i unless it is saturated, and
-// reports whether it did.
-func (s *sketch) incrementAt(i, j uint64) bool {
+// incrementIn adds one to counter j of *w unless it is saturated, and
+// returns 1 if it did, 0 if not, without a branch: for a counter x,
+// (x+1)>>4 is 1 at 15 and 0 below.
+func incrementIn(w *uint64, j uint64) uint64 {
 	shift := j << 2
-	mask := uint64(15) << shift
-	if s.table[i]&mask != mask {
-		s.table[i] += 1 << shift
-		return true
-	}
-	return false
+	inc := ((*w>>shift)&15+1)>>4 ^ 1
+	*w += inc << shift
+	return inc
 }
 
 // age halves every counter. The odd counters lose half a unit each in the
