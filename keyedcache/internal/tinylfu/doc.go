@@ -38,7 +38,8 @@
 // cache should keep the key needed sooner). A contest not decided within
 // four times the capacity in calls gives its slots up. The rule is on while
 // the score, the contests won less those lost and bounded to 64 either way,
-// is above zero; it starts off. A request costs one lookup in that table; an
+// is above zero; it starts off. A request costs one lookup in that table
+// while the table holds a contest (so none before the first eviction); an
 // eviction, a lookup in the ghost and, when the candidate is rejected, an
 // addition (the ghost clears a generation, 0.75 times the capacity in
 // 12-bit slots, once per 0.75 times the capacity in rejections). A policy

@@ -82,9 +82,10 @@ func (g *ghost) contains(h uint64) bool {
 // yet decided is not followed, and one undecided after ttl calls gives its
 // slots up to the next.
 type pairs struct {
-	slots []pairSlot
-	mask  uint64
-	ttl   uint64
+	slots    []pairSlot
+	mask     uint64
+	ttl      uint64
+	followed int // contests whose two slots are taken, expired ones included
 }
 
 type pairSlot struct {
@@ -118,6 +119,7 @@ func (ps *pairs) free(i, now uint64) bool {
 	}
 	ps.slots[s.other] = pairSlot{}
 	*s = pairSlot{}
+	ps.followed--
 	return true
 }
 
@@ -130,6 +132,7 @@ func (ps *pairs) add(c, v, now uint64) {
 	}
 	ps.slots[i] = pairSlot{hash: c, born: now, other: uint32(j), side: 1}
 	ps.slots[j] = pairSlot{hash: v, born: now, other: uint32(i), side: -1}
+	ps.followed++
 }
 
 // request decides the contest of h, if one is followed: it returns +1 if h
@@ -143,5 +146,6 @@ func (ps *pairs) request(h uint64) int {
 	side := int(s.side)
 	ps.slots[s.other] = pairSlot{}
 	*s = pairSlot{}
+	ps.followed--
 	return side
 }

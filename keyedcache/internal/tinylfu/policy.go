@@ -270,12 +270,17 @@ func (p *Policy) contest(candidate, victim *Node) *Node {
 // observe counts a request for hash in the score of the ghost rule, if it
 // decides a contest followed, and advances the clock of the contests. The
 // rule is on while more contests were decided its way, at most scoreMax
-// more counting.
+// more counting. While no contest is followed, as before the first
+// eviction, a request costs no lookup.
 func (p *Policy) observe(hash uint64) {
-	if p.pairs.slots == nil {
-		return
-	}
 	p.now++
+	if p.pairs.followed != 0 {
+		p.decide(hash)
+	}
+}
+
+// decide scores the contest that a request for hash decides, if any.
+func (p *Policy) decide(hash uint64) {
 	if d := p.pairs.request(hash); d != 0 {
 		p.score = min(max(p.score+d, -scoreMax), scoreMax)
 		p.useGhost = p.score > 0

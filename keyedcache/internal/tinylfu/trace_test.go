@@ -109,6 +109,15 @@ func replay(tb testing.TB, keys []uint64, capacity int) string {
 	if len(m) != p.Len() {
 		tb.Fatalf("the policy holds %d nodes, the map %d", p.Len(), len(m))
 	}
+	taken := 0
+	for _, s := range p.pairs.slots {
+		if s.side != 0 {
+			taken++
+		}
+	}
+	if taken != 2*p.pairs.followed {
+		tb.Fatalf("%d slots of contests taken, for %d contests followed", taken, p.pairs.followed)
+	}
 	return strconv.FormatFloat(float64(hits)*100/float64(len(keys)), 'f', 2, 64)
 }
 
