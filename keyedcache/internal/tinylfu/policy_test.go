@@ -205,6 +205,43 @@ func BenchmarkAccess(b *testing.B) {
 	}
 }
 
+// BenchmarkAccessHit is a cache's hit path as bench.HitPath drives it:
+// 8192 keys, read under a Zipf distribution, in a policy of twice as many
+// nodes, which never evicts. policy=lru is what the same hits cost an exact
+// LRU list, for comparison.
+func BenchmarkAccessHit(b *testing.B) {
+	const keys = 8192
+	r := rand.New(rand.NewPCG(1, 2))
+	z := rand.NewZipf(r, 1.01, 1, keys-1)
+	order := make([]int, 1<<20)
+	for i := range order {
+		order[i] = int(z.Uint64())
+	}
+	b.Run("policy=tinylfu", func(b *testing.B) {
+		p := New(2 * keys)
+		nodes := make([]Node, keys)
+		for i := range nodes {
+			add(p, &nodes[i], hashKey(uint64(i)))
+		}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			p.Access(&nodes[order[i&(len(order)-1)]])
+		}
+	})
+	b.Run("policy=lru", func(b *testing.B) {
+		var l List
+		l.Init()
+		nodes := make([]Node, keys)
+		for i := range nodes {
+			l.PushBack(&nodes[i])
+		}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			l.MoveToBack(&nodes[order[i&(len(order)-1)]])
+		}
+	})
+}
+
 func BenchmarkAdd(b *testing.B) {
 	const capacity = 1 << 16
 	p := New(capacity)
