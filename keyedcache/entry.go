@@ -36,7 +36,7 @@ type entry[K comparable, V any] struct {
 	tn tinylfu.Node
 	// ld is the load in flight, or nil: once it is done, and while a load
 	// that needs none runs without one (load.go). Written under mu, but
-	// for the Loader's Done (loadCtx), which may make it.
+	// for the Loader's Done and AfterFunc (loadCtx), which may make it.
 	ld atomic.Pointer[load[K, V]]
 }
 

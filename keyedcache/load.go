@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,10 +15,10 @@ import (
 //
 // A Get whose context is context.Background or context.TODO, that starts a
 // load of a key equal to itself, makes no load: it runs the Loader in its
-// own goroutine, with its entry as the context (loadCtx), and the entry's
+// own goroutine, with a loadCtx (8 bytes) as the context, and the entry's
 // ld stays nil until something needs the load's fields (loadLocked: a
 // second Get joins, Delete, Set, Clear or Close makes it stale, or the
-// Loader asks for Done). Such a miss allocates the entry alone.
+// Loader asks for Done).
 //
 // The result is the entry's val and the load's err, written once before
 // wait is closed (or, for a load run in its starter's goroutine without
@@ -136,10 +137,13 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, 
 		err      error
 		returned bool
 		panicked bool
-		ctx      context.Context = (*loadCtx[K, V])(e)
+		ctx      context.Context = l
+		x        *loadCtx[K, V]
 	)
-	if l != nil {
-		ctx = l
+	if l == nil {
+		x = &loadCtx[K, V]{}
+		x.e.Store(e)
+		ctx = x
 	}
 	start := c.clock() // monotonic only: half the cost of time.Now
 	defer func() {
@@ -147,6 +151,11 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, 
 			err = ErrLoaderExited
 		}
 		own, outcome = c.finish(e, l, val, err, time.Duration(c.clock()-start))
+		if x != nil {
+			// A context the Loader (or its value) kept must not keep the
+			// entry, and with it the value, once the value has left.
+			x.e.Store(nil)
+		}
 	}()
 	func() {
 		defer func() {
@@ -242,19 +251,22 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		waiting := out
 		l.out, out = &waiting, nil // the first waiter to wake notifies them
 	}
-	if l.wait != nil {
-		close(l.wait)
-	}
 	// After the state word has left stLoading, which a Done that makes a
 	// load reads after storing it (loadCtx): one of the two cancels it.
+	// Cancelled before the waiters wake: a Get that received the result
+	// finds the Loader's context ended.
 	late := e.ld.Swap(nil)
-	c.mu.Unlock()
 	if l != &c.noLoad {
 		l.cancel()
+		l.of = nil // a kept context must not keep the refreshed value
 	}
 	if late != nil && late != l {
 		late.cancel()
 	}
+	if l.wait != nil {
+		close(l.wait)
+	}
+	c.mu.Unlock()
 	if len(out) == 0 {
 		c.running.Done()
 		return own, err
@@ -306,16 +318,20 @@ func (e *entry[K, V]) loadLocked() *load[K, V] {
 	}
 	l := &load[K, V]{parent: context.Background(), inline: true}
 	if !e.ld.CompareAndSwap(nil, l) {
-		return e.ld.Load() // made by the Loader's Done (loadCtx)
+		return e.ld.Load() // made by the Loader's Done or AfterFunc (loadCtx)
 	}
 	return l
 }
 
-// A loadCtx is the Loader's context for a load that has no load struct:
-// the entry itself, converted. Its values are context.Background's; it is
-// cancelled when the load is over, or earlier through the load that
-// loadLocked makes if Close or the last waiter cancels it.
-type loadCtx[K comparable, V any] entry[K, V]
+// A loadCtx is the Loader's context for a load that has no load struct.
+// It points to the entry until the load is over, and then to nothing, so
+// that a context kept by the Loader or its value keeps neither. Its values
+// are context.Background's; it is cancelled when the load is over, or
+// earlier through the load that loadLocked makes if Close or the last
+// waiter cancels it.
+type loadCtx[K comparable, V any] struct {
+	e atomic.Pointer[entry[K, V]] // nil once the load is over
+}
 
 // Deadline returns no deadline.
 func (x *loadCtx[K, V]) Deadline() (time.Time, bool) { return time.Time{}, false }
@@ -325,13 +341,21 @@ func (x *loadCtx[K, V]) Deadline() (time.Time, bool) { return time.Time{}, false
 func (x *loadCtx[K, V]) Value(any) any { return nil }
 
 // Err returns context.Canceled once the load is over or cancelled.
+// complete changes the state word, then takes ld away, then cancels it:
+// Err reads the state word on both sides of ld, so that it never reports
+// nil once Done has closed, whichever load closed it.
 func (x *loadCtx[K, V]) Err() error {
-	e := (*entry[K, V])(x)
-	if e.st.Load()&stLoading == 0 {
+	e := x.e.Load()
+	if e == nil || e.st.Load()&stLoading == 0 {
 		return context.Canceled
 	}
 	if l := e.ld.Load(); l != nil {
-		return l.Err()
+		if err := l.Err(); err != nil {
+			return err
+		}
+	}
+	if e.st.Load()&stLoading == 0 {
+		return context.Canceled
 	}
 	return nil
 }
@@ -357,7 +381,10 @@ func (x *loadCtx[K, V]) AfterFunc(f func()) (stop func() bool) {
 // load is over. complete cancels the load it makes, unless the load was
 // over before it was stored, which made checks after storing it.
 func (x *loadCtx[K, V]) made() *load[K, V] {
-	e := (*entry[K, V])(x)
+	e := x.e.Load()
+	if e == nil {
+		return nil
+	}
 	for {
 		if e.st.Load()&stLoading == 0 {
 			return nil
