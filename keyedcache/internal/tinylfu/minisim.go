@@ -3,7 +3,7 @@ package tinylfu
 const (
 	// simMin is the smallest capacity of a sim: a policy of capacity c
 	// samples one key in 2^k, the largest k with c>>k >= simMin.
-	simMin = 256
+	simMin = 128
 	// adaptMin is the smallest capacity whose window adapts: below it the
 	// window stays at its first size (one node), and there are no sims.
 	adaptMin = 128
