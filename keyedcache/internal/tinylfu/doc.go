@@ -58,7 +58,8 @@
 // moves the window by the change in the cache's own hit rate between
 // sample periods and, on the test traces, was led by changes of workload as
 // much as by its own moves, the policy replays a sample of the keys (one in
-// 2^k, keeping at least 128 keys per sim) through eight miniature window
+// 2^k, keeping at least 256 keys per sim, or 128 where 256 would replay
+// more than one request in eight) through eight miniature window
 // TinyLFU caches whose windows are a single node and 1, 5, 10, 20, 35, 50
 // and 70% of their capacity, and that share the policy's sketch, each with a ghost of its own that it
 // applies while the policy's rule is on (see below). The single node is for
@@ -74,11 +75,14 @@
 // by the sample's chance moved the window of P3 at 131072 to 70% of the
 // cache for a million requests, for four hash seeds in five. The sims all
 // see the same requests, so they compare window sizes under the same
-// workload. Sims of at least 256 keys instead of 128 cost twice as much
-// (in the bench's mixed workload, at 1024 entries, the sims took a third
-// of the time of a TinyLFU cache) for hit ratios within half a point
-// either way: P3 at 8192 was 4.39%, at 131072 49.55%, the others within
-// 0.1 point. A policy of fewer than 128 nodes does not adapt: its window
+// workload. Replaying one request in eight costs about one sim's replay
+// per request; in caches under 2048 entries, sims of 256 keys would
+// replay one in four or more (at 1024 entries, in the bench's mixed
+// workload, they took a third of the time of a TinyLFU cache), so there
+// the sims hold 128 to 255 keys (oltp at 1000 gave 40.50% with 256, at 2000
+// 46.52%). Sims of 128 keys in larger caches lose up to a point (oltp at
+// 15000: a median of 65.4% over fifteen hash seeds, against 65.9%). A
+// policy of fewer than 128 nodes does not adapt: its window
 // stays at one node, and it has no sims, which would otherwise replay every
 // request eight times.
 //
@@ -91,11 +95,11 @@
 //	trace  capacity  tinylfu  before  otter  golang-lru
 //	oltp       1000    40.48   41.09  40.23       39.24
 //	oltp       2000    46.58   46.65  45.61       46.15
-//	oltp       5000    54.84   54.78  52.70       55.12
-//	oltp      15000    66.04   65.47  60.45       65.96
-//	p3         8192     3.96    4.28   4.36        4.17
-//	p3        32768    17.56   18.41  15.82       16.90
-//	p3       131072    49.96   44.02  43.69       50.17 (ARC)
+//	oltp       5000    54.87   54.78  52.70       55.12
+//	oltp      15000    66.13   65.47  60.45       65.96
+//	p3         8192     4.39    4.28   4.36        4.17
+//	p3        32768    17.48   18.41  15.82       16.90
+//	p3       131072    49.55   44.02  43.69       50.17 (ARC)
 //	loop        512    50.35   50.31  77.00        0.05
 //	loop       1000    98.48   98.48  99.50       78.34
 //	gli         500    33.45   33.52  20.63        9.46

@@ -1,9 +1,13 @@
 package tinylfu
 
 const (
-	// simMin is the smallest capacity of a sim: a policy of capacity c
-	// samples one key in 2^k, the largest k with c>>k >= simMin.
-	simMin = 128
+	// simMin is the capacity a sim should have at least, and simSmall the
+	// least it may have to keep the sims' cost down (see simShift).
+	simMin   = 256
+	simSmall = 128
+	// simRate is the shift of the sampling rate that keeps the sims' cost
+	// at one sim's replay per request: one request in 2^simRate = 8.
+	simRate = 3
 	// adaptMin is the smallest capacity whose window adapts: below it the
 	// window stays at its first size (one node), and there are no sims.
 	adaptMin = 128
@@ -11,6 +15,27 @@ const (
 	// the window's size, per unit of a sim's capacity.
 	simPeriod = 10
 )
+
+// simShift returns k for a policy of capacity c: the sims replay one key
+// in 2^k and hold c>>k keys. k is the largest with c>>k >= simMin, unless
+// that would replay more than one key in 2^simRate (eight sims, each
+// replaying every key in four, cost a third of the time of a cache of 1024
+// entries under churn): then the largest with c>>k >= simSmall, at most
+// simRate.
+func simShift(c int) int {
+	k := 0
+	for c>>(k+1) >= simMin {
+		k++
+	}
+	if k >= simRate {
+		return k
+	}
+	k = 0
+	for k < simRate && c>>(k+1) >= simSmall {
+		k++
+	}
+	return k
+}
 
 // simWindows are the shares of the capacity the sims give their windows,
 // each at least one node: the first is a window of a single node, the best

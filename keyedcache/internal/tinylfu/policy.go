@@ -102,12 +102,8 @@ func New(capacity int) *Policy {
 		return p
 	}
 
-	shift := 0
-	for capacity>>(shift+1) >= simMin {
-		shift++
-	}
-	p.simMask = 1<<shift - 1
-	c := capacity >> shift
+	p.simMask = 1<<simShift(capacity) - 1
+	c := capacity >> simShift(capacity)
 	p.sims = make([]*sim, len(simWindows))
 	for i, f := range simWindows {
 		p.sims[i] = newSim(c, max(1, int(f*float64(c))))
