@@ -250,7 +250,13 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 	inline := ctx.Done() == nil
 	var l *load[K, V]
 	if !inline || acquire || key != key || (ctx != context.Background() && ctx != context.TODO()) {
-		l = &load[K, V]{parent: ctx, inline: inline}
+		parent := ctx
+		if !inline {
+			// Its values, not its cancellation: context.Cause must not
+			// find the cause of a Get that left (load.Value).
+			parent = context.WithoutCancel(ctx)
+		}
+		l = &load[K, V]{parent: parent, inline: inline}
 		if acquire {
 			l.leases = 1
 		}

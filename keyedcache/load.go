@@ -15,7 +15,7 @@ import (
 //
 // A Get whose context is context.Background or context.TODO, that starts a
 // load of a key equal to itself, makes no load: it runs the Loader in its
-// own goroutine, with a loadCtx (8 bytes) as the context, and the entry's
+// own goroutine, with a loadCtx (16 bytes) as the context, and the entry's
 // ld stays nil until something needs the load's fields (loadLocked: a
 // second Get joins, Delete, Set, Clear or Close makes it stale, or the
 // Loader asks for Done).
@@ -50,15 +50,17 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // Deadline returns no deadline: a load outlives the Get that started it.
 func (l *load[K, V]) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-// Done returns a channel closed when the load is cancelled.
+// Done returns a channel closed when the load is cancelled, the same one
+// every time.
 func (l *load[K, V]) Done() <-chan struct{} {
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
-	if l.canceled {
-		return closedChan
-	}
 	if l.cdone == nil {
-		l.cdone = make(chan struct{})
+		if l.canceled {
+			l.cdone = closedChan
+		} else {
+			l.cdone = make(chan struct{})
+		}
 	}
 	return l.cdone
 }
@@ -76,10 +78,11 @@ func (l *load[K, V]) Err() error {
 // Value returns the value the starter's context holds for key.
 func (l *load[K, V]) Value(key any) any { return l.parent.Value(key) }
 
-// An afterFunc is a function registered by AfterFunc, in a list.
+// An afterFunc is a function registered by AfterFunc, in a doubly linked
+// list, so that its stop unlinks it at once.
 type afterFunc struct {
-	f    func()
-	next *afterFunc
+	f          func()
+	prev, next *afterFunc
 }
 
 // AfterFunc arranges to call f in its own goroutine once the load is
@@ -95,17 +98,26 @@ func (l *load[K, V]) AfterFunc(f func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	a := &afterFunc{f: f, next: l.afters}
+	if a.next != nil {
+		a.next.prev = a
+	}
 	l.afters = a
 	return func() bool {
 		l.cmu.Lock()
 		defer l.cmu.Unlock()
-		for p := &l.afters; *p != nil; p = &(*p).next {
-			if *p == a {
-				*p = a.next
-				return true
-			}
+		if a.f == nil {
+			return false // run, or stopped before
 		}
-		return false // run, or stopped before
+		a.f = nil
+		if a.prev != nil {
+			a.prev.next = a.next
+		} else {
+			l.afters = a.next
+		}
+		if a.next != nil {
+			a.next.prev = a.prev
+		}
+		return true
 	}
 }
 
@@ -119,6 +131,7 @@ func (l *load[K, V]) cancel() {
 		}
 		for a := l.afters; a != nil; a = a.next {
 			go a.f()
+			a.f = nil
 		}
 		l.afters = nil
 	}
@@ -144,6 +157,10 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, 
 		x = &loadCtx[K, V]{}
 		x.e.Store(e)
 		ctx = x
+		// Once the load is over, even if ExpireAfter calls Goexit in
+		// finish: a context the Loader (or its value) kept must not keep
+		// the entry, and with it the value, once the value has left.
+		defer x.e.Store(nil)
 	}
 	start := c.clock() // monotonic only: half the cost of time.Now
 	defer func() {
@@ -151,11 +168,6 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, 
 			err = ErrLoaderExited
 		}
 		own, outcome = c.finish(e, l, val, err, time.Duration(c.clock()-start))
-		if x != nil {
-			// A context the Loader (or its value) kept must not keep the
-			// entry, and with it the value, once the value has left.
-			x.e.Store(nil)
-		}
 	}()
 	func() {
 		defer func() {
@@ -251,17 +263,25 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		waiting := out
 		l.out, out = &waiting, nil // the first waiter to wake notifies them
 	}
-	// After the state word has left stLoading, which a Done that makes a
-	// load reads after storing it (loadCtx): one of the two cancels it.
 	// Cancelled before the waiters wake: a Get that received the result
 	// finds the Loader's context ended.
-	late := e.ld.Swap(nil)
 	if l != &c.noLoad {
 		l.cancel()
 		l.of = nil // a kept context must not keep the refreshed value
 	}
-	if late != nil && late != l {
-		late.cancel()
+	// After the state word has left stLoading, which loadCtx.made reads
+	// after storing a load: one of the two cancels a load made late. A
+	// load leaves ld only once cancelled (here, or in made), so that a
+	// loadCtx that finds the state word past stLoading and ld empty knows
+	// its Done is closed.
+	for {
+		late := e.ld.Load()
+		if late != nil {
+			late.cancel()
+		}
+		if e.ld.CompareAndSwap(late, nil) {
+			break
+		}
 	}
 	if l.wait != nil {
 		close(l.wait)
@@ -331,6 +351,7 @@ func (e *entry[K, V]) loadLocked() *load[K, V] {
 // waiter cancels it.
 type loadCtx[K comparable, V any] struct {
 	e atomic.Pointer[entry[K, V]] // nil once the load is over
+	l atomic.Pointer[load[K, V]]  // the load whose Done this returned, if any
 }
 
 // Deadline returns no deadline.
@@ -340,13 +361,12 @@ func (x *loadCtx[K, V]) Deadline() (time.Time, bool) { return time.Time{}, false
 // context.TODO, which hold no values.
 func (x *loadCtx[K, V]) Value(any) any { return nil }
 
-// Err returns context.Canceled once the load is over or cancelled.
-// complete changes the state word, then takes ld away, then cancels it:
-// Err reads the state word on both sides of ld, so that it never reports
-// nil once Done has closed, whichever load closed it.
+// Err returns context.Canceled once the load is over or cancelled, and
+// never before Done's channel is closed: a load stays in ld until it is
+// cancelled, and Err cancels the one it finds there once the load is over.
 func (x *loadCtx[K, V]) Err() error {
 	e := x.e.Load()
-	if e == nil || e.st.Load()&stLoading == 0 {
+	if e == nil || x.over(e) {
 		return context.Canceled
 	}
 	if l := e.ld.Load(); l != nil {
@@ -354,18 +374,38 @@ func (x *loadCtx[K, V]) Err() error {
 			return err
 		}
 	}
-	if e.st.Load()&stLoading == 0 {
+	if x.over(e) {
 		return context.Canceled
 	}
 	return nil
 }
 
-// Done returns a channel closed once the load is over or cancelled.
+// over reports whether e's load is over, and then makes sure that the load
+// in ld, if any, is cancelled.
+func (x *loadCtx[K, V]) over(e *entry[K, V]) bool {
+	if e.st.Load()&stLoading != 0 {
+		return false
+	}
+	if l := e.ld.Load(); l != nil {
+		l.cancel()
+	}
+	return true
+}
+
+// Done returns a channel closed once the load is over or cancelled, the
+// same one every time.
 func (x *loadCtx[K, V]) Done() <-chan struct{} {
-	if l := x.made(); l != nil {
+	if l := x.l.Load(); l != nil {
 		return l.Done()
 	}
-	return closedChan
+	l := x.made()
+	if l == nil {
+		return closedChan // over: made returns nil from now on
+	}
+	if !x.l.CompareAndSwap(nil, l) {
+		l = x.l.Load() // the same load: there is one per load at most
+	}
+	return l.Done()
 }
 
 // AfterFunc is load's AfterFunc, for the same reason.
