@@ -333,14 +333,23 @@ func (c *KeyedCache[K, V]) isStale(e *entry[K, V]) bool {
 // loadLocked returns the load of e, whose load is in flight, making it if
 // e runs the Loader without one (see load).
 func (e *entry[K, V]) loadLocked() *load[K, V] {
-	if l := e.ld.Load(); l != nil {
-		return l
-	}
-	l := &load[K, V]{parent: context.Background(), inline: true}
-	if !e.ld.CompareAndSwap(nil, l) {
-		return e.ld.Load() // made by the Loader's Done or AfterFunc (loadCtx)
-	}
+	l, _ := e.loadOrMake() // under mu, no one takes a load out of ld
 	return l
+}
+
+// loadOrMake returns the load in e's ld, or stores there a new load of a
+// Loader run inline with context.Background and returns it, reporting
+// whether it made it. If another goroutine stores one first, it returns
+// that one, or nil if complete has taken it away since.
+func (e *entry[K, V]) loadOrMake() (l *load[K, V], made bool) {
+	if l := e.ld.Load(); l != nil {
+		return l, false
+	}
+	l = &load[K, V]{parent: context.Background(), inline: true}
+	if e.ld.CompareAndSwap(nil, l) {
+		return l, true
+	}
+	return e.ld.Load(), false // made by loadLocked or by the Loader's Done or AfterFunc
 }
 
 // A loadCtx is the Loader's context for a load that has no load struct.
@@ -429,18 +438,16 @@ func (x *loadCtx[K, V]) made() *load[K, V] {
 		if e.st.Load()&stLoading == 0 {
 			return nil
 		}
-		if l := e.ld.Load(); l != nil {
-			return l
+		l, made := e.loadOrMake()
+		if l == nil {
+			continue // taken away: the load is over
 		}
-		l := &load[K, V]{parent: context.Background(), inline: true}
-		if e.ld.CompareAndSwap(nil, l) {
-			if e.st.Load()&stLoading == 0 {
-				// complete may have missed it: cancel it here.
-				l.cancel()
-				e.ld.CompareAndSwap(l, nil)
-			}
-			return l
+		if made && e.st.Load()&stLoading == 0 {
+			// complete may have missed it: cancel it here.
+			l.cancel()
+			e.ld.CompareAndSwap(l, nil)
 		}
+		return l
 	}
 }
 
