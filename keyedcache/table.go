@@ -108,6 +108,9 @@ func asBucket(n *tnode) *bucket {
 
 func tagOf(h uint64) uint32 { return uint32(h) & tagMask }
 
+// tagAt returns the tag of slot i in tags, a bucket's tags word.
+func tagAt(tags uint32, i int) uint32 { return tags >> (tagBits * i) & tagMask }
+
 // setTag records in b that slot i holds a head whose hash is h.
 func (b *bucket) setTag(i int, h uint64) {
 	t := b.tags.Load() &^ (tagMask << (tagBits * i))
@@ -157,7 +160,7 @@ func (t *table[K, V]) lookup(h uint64, key K) *entry[K, V] {
 			b := asBucket(p)
 			tags, want := b.tags.Load(), tagOf(h)
 			for i := range bucketSize {
-				if tags>>(tagBits*i)&tagMask != want {
+				if tagAt(tags, i) != want {
 					continue
 				}
 				if q := b.slot[i].Load(); q != nil {
@@ -233,7 +236,7 @@ func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket,
 		}
 		// The tag first: a head whose tag differs has another hash, and
 		// is not read (in a large table, each head read is a cache miss).
-		if tags>>(tagBits*i)&tagMask == want && headHash[K, V](q) == h {
+		if tagAt(tags, i) == want && headHash[K, V](q) == h {
 			b.slot[i].Store(join(q, e))
 			return
 		}
@@ -316,12 +319,13 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 			continue
 		case kindBucket:
 			b := asBucket(p)
+			tags, want := b.tags.Load(), tagOf(h)
 			for i := range bucketSize {
 				q := b.slot[i].Load()
 				if q == nil {
 					continue
 				}
-				if q != &e.tnode && (b.tags.Load()>>(tagBits*i)&tagMask != tagOf(h) || headHash[K, V](q) != h) {
+				if q != &e.tnode && (tagAt(tags, i) != want || headHash[K, V](q) != h) {
 					continue // another hash: the tag first, as in insertBucketLocked
 				}
 				if detach(&b.slot[i], e) && b.empty() {
