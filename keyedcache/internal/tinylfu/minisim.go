@@ -23,15 +23,17 @@ const (
 // entries under churn): then the largest with c>>k >= simSmall, at most
 // simRate.
 func simShift(c int) int {
-	k := 0
-	for c>>(k+1) >= simMin {
-		k++
-	}
-	if k >= simRate {
+	if k := largestShift(c, simMin, 63); k >= simRate {
 		return k
 	}
-	k = 0
-	for k < simRate && c>>(k+1) >= simSmall {
+	return largestShift(c, simSmall, simRate)
+}
+
+// largestShift returns the largest k, at most most, with c>>k >= least, or
+// 0 if there is none.
+func largestShift(c, least, most int) int {
+	k := 0
+	for k < most && c>>(k+1) >= least {
 		k++
 	}
 	return k

@@ -102,8 +102,9 @@ func New(capacity int) *Policy {
 		return p
 	}
 
-	p.simMask = 1<<simShift(capacity) - 1
-	c := capacity >> simShift(capacity)
+	shift := simShift(capacity)
+	p.simMask = 1<<shift - 1
+	c := capacity >> shift
 	p.sims = make([]*sim, len(simWindows))
 	for i, f := range simWindows {
 		p.sims[i] = newSim(c, max(1, int(f*float64(c))))
