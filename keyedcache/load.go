@@ -18,7 +18,7 @@ import (
 // own goroutine, with a loadCtx (16 bytes) as the context, and the entry's
 // ld stays nil until something needs the load's fields (loadLocked: a
 // second Get joins, Delete, Set, Clear or Close makes it stale, or the
-// Loader asks for Done).
+// Loader asks for Done or AfterFunc).
 //
 // The result is the entry's val and the load's err, written once before
 // wait is closed (or, for a load run in its starter's goroutine without
