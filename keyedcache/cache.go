@@ -26,10 +26,11 @@ type KeyedCache[K comparable, V any] struct {
 	timed        bool      // TTL, ExpireAfter or RefreshAfter: now() reads the clock
 	hasher
 
-	tab     table[K, V]    // lock-free reads; writes under mu
-	stripes stripes[K, V]  // hit counters and recency rings
-	running sync.WaitGroup // loads in flight, until their result is stored
-	noLoad  load[K, V]     // read-only: what complete reads for a load that made none (load.go)
+	tab     table[K, V]     // lock-free reads; writes under mu
+	stripes stripes[K, V]   // hit counters and recency rings
+	running sync.WaitGroup  // loads in flight, until their result is stored
+	noLoad  load[K, V]      // read-only: what complete reads for a load that made none (load.go)
+	ctxs    []loadCtx[K, V] // guarded by mu: the rest of the slab that loads take their loadCtx from (load.go)
 
 	mu         sync.Mutex         // guards the fields below and those marked so
 	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
@@ -124,7 +125,8 @@ func (c *KeyedCache[K, V]) hash(key K) uint64 {
 // caller still uses it; [KeyedCache.Acquire] prevents that.
 func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	h := c.hash(key)
-	if e := c.tab.lookup(h, key); e != nil {
+	e := c.tab.lookup(h, key)
+	if e != nil {
 		if s := e.st.Load(); live(s) && c.fresh(e) {
 			c.hit(e)
 			if c.refreshAfter > 0 {
@@ -133,7 +135,7 @@ func (c *KeyedCache[K, V]) Get(ctx context.Context, key K) (V, error) {
 			return e.val, nil
 		}
 	}
-	v, _, err := c.getSlow(ctx, key, h, false)
+	v, _, err := c.getSlow(ctx, key, h, false, e == nil)
 	return v, err
 }
 
@@ -164,10 +166,18 @@ func (c *KeyedCache[K, V]) hit(e *entry[K, V]) {
 // getSlow is Get (or, with acquire, Acquire) under mu: it finds the value,
 // or joins or starts its load. With acquire, the entry it returns is leased
 // to the caller; a nil entry means there is nothing to release.
-func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire bool) (V, *entry[K, V], error) {
+//
+// absent says that the caller's lookup found no entry for key, so that this
+// Get most likely starts the load: it then allocates the entry before it
+// takes mu, which other misses wait for.
+func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire, absent bool) (V, *entry[K, V], error) {
 	var zero V
 	if ctx == nil {
 		return zero, nil, errNilContext
+	}
+	var fresh *entry[K, V]
+	if absent {
+		fresh = c.newEntry(key, h)
 	}
 	for {
 		c.mu.Lock()
@@ -217,7 +227,10 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire
 			c.mu.Unlock()
 			return zero, nil, err
 		}
-		return c.start(ctx, key, h, acquire)
+		if fresh == nil {
+			fresh = c.newEntry(key, h) // under mu: a rare case
+		}
+		return c.start(ctx, fresh, acquire)
 	}
 }
 
@@ -237,10 +250,11 @@ func (c *KeyedCache[K, V]) join(ctx context.Context, e *entry[K, V], acquire boo
 	return v, c.leasedTo(e, l, acquire, err), err
 }
 
-// start registers a load of key, on behalf of a Get whose context is ctx,
-// and runs it. It is called with mu held, and unlocks it.
-func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire bool) (V, *entry[K, V], error) {
-	e := c.newEntry(key, h)
+// start registers a load of e's key, on behalf of a Get whose context is
+// ctx, and runs it. e is new: in no structure yet. It is called with mu
+// held, and unlocks it.
+func (c *KeyedCache[K, V]) start(ctx context.Context, e *entry[K, V], acquire bool) (V, *entry[K, V], error) {
+	key := e.key
 	e.waiters = 1
 	e.st.Store(stLoading)
 	// This Get cannot leave before the load ends if its context cannot
@@ -272,8 +286,12 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 	c.loading.PushBack(&e.tn)
 	c.running.Add(1)
 	if inline {
+		var x *loadCtx[K, V]
+		if l == nil {
+			x = c.takeCtxLocked(e)
+		}
 		c.mu.Unlock()
-		own, err := c.run(e, l)
+		own, err := c.run(e, l, x)
 		c.notify(own)
 		if err != nil {
 			var zero V
@@ -283,7 +301,7 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, key K, h uint64, acquire b
 	}
 	l.wait = make(chan struct{})
 	c.mu.Unlock()
-	go func() { _, _ = c.run(e, l) }()
+	go func() { _, _ = c.run(e, l, nil) }()
 	v, err := c.wait(ctx, e, l, acquire)
 	return v, c.leasedTo(e, l, acquire, err), err
 }

@@ -192,12 +192,15 @@
 // its value). It runs the Loader in place when its context cannot end; with
 // one that can, it starts a goroutine for it, so that the Get can leave
 // early. A miss of a Get with context.Background or context.TODO allocates
-// the entry (which is also the load's placeholder) and a 16-byte context
-// for the Loader; the load's state (88 bytes) is allocated only if
-// another call joins or cancels the load or the Loader asks for Done or
-// AfterFunc, and for every other miss. The Loader's context refers to the
-// entry only while the load runs: a context kept after it keeps no value
-// alive. No Get, Set or
+// the entry (which is also the load's placeholder), and takes a 16-byte
+// context for the Loader from a slab that the cache allocates every 64
+// such misses; the load's state (88 bytes) is allocated only if another
+// call joins or cancels the load or the Loader asks for Done or AfterFunc,
+// and for every other miss. The Loader's context refers to the entry only
+// while the load runs: a context kept after it keeps no value alive, only
+// its 1 KiB slab. At the bound, the table reuses the nodes that deletes
+// empty, so such a miss makes 1.02 to 1.07 allocations on average beyond
+// the Loader's. No Get, Set or
 // Delete does work proportional to the number of entries: the table never
 // copies or rehashes (a store allocates at most the trie nodes on one path),
 // and removed entries are unlinked at once. Clear, Close, Keys and All take

@@ -28,7 +28,8 @@ import (
 // one atomic operation more than Get's, and allocates the release function.
 func (c *KeyedCache[K, V]) Acquire(ctx context.Context, key K) (value V, release func(), err error) {
 	h := c.hash(key)
-	if e := c.tab.lookup(h, key); e != nil {
+	e := c.tab.lookup(h, key)
+	if e != nil {
 		for s := e.st.Load(); live(s) && c.fresh(e); s = e.st.Load() {
 			if e.st.CompareAndSwap(s, s+1) {
 				c.hit(e)
@@ -39,7 +40,7 @@ func (c *KeyedCache[K, V]) Acquire(ctx context.Context, key K) (value V, release
 			}
 		}
 	}
-	v, e, err := c.getSlow(ctx, key, h, true)
+	v, e, err := c.getSlow(ctx, key, h, true, e == nil)
 	if e == nil {
 		return v, noRelease, err
 	}

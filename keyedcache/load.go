@@ -15,7 +15,7 @@ import (
 //
 // A Get whose context is context.Background or context.TODO, that starts a
 // load of a key equal to itself, makes no load: it runs the Loader in its
-// own goroutine, with a loadCtx (16 bytes) as the context, and the entry's
+// own goroutine, with a loadCtx (16 bytes, from a slab) as the context, and the entry's
 // ld stays nil until something needs the load's fields (loadLocked: a
 // second Get joins, Delete, Set, Clear or Close makes it stale, or the
 // Loader asks for Done or AfterFunc).
@@ -143,19 +143,16 @@ func (l *load[K, V]) cancel() {
 // apart, as golang.org/x/sync/singleflight does. For a load run inline, it
 // returns the removals its store made, for the starter to notify, and the
 // outcome its waiters receive. l is nil for a load that has none yet (see
-// load).
-func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V]) (own []removal[K, V], outcome error) {
+// load): x, from takeCtxLocked, is then the Loader's context.
+func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V], x *loadCtx[K, V]) (own []removal[K, V], outcome error) {
 	var (
 		val      V
 		err      error
 		returned bool
 		panicked bool
 		ctx      context.Context = l
-		x        *loadCtx[K, V]
 	)
 	if l == nil {
-		x = &loadCtx[K, V]{}
-		x.e.Store(e)
 		ctx = x
 		// Once the load is over, even if ExpireAfter calls Goexit in
 		// finish: a context the Loader (or its value) kept must not keep
@@ -361,6 +358,24 @@ func (e *entry[K, V]) loadOrMake() (l *load[K, V], made bool) {
 type loadCtx[K comparable, V any] struct {
 	e atomic.Pointer[entry[K, V]] // nil once the load is over
 	l atomic.Pointer[load[K, V]]  // the load whose Done this returned, if any
+}
+
+// ctxSlab is how many loadCtx one allocation makes (16 bytes each): a miss
+// then allocates its entry, and a sixty-fourth of a slab. A slab is never
+// reused: a context kept after its load keeps its slab, 1 KiB, which points
+// to no entry once the loads it served are over.
+const ctxSlab = 64
+
+// takeCtxLocked returns a new loadCtx for a load of e that has no load
+// struct, taken from the cache's slab.
+func (c *KeyedCache[K, V]) takeCtxLocked(e *entry[K, V]) *loadCtx[K, V] {
+	if len(c.ctxs) == 0 {
+		c.ctxs = make([]loadCtx[K, V], ctxSlab)
+	}
+	x := &c.ctxs[0]
+	c.ctxs = c.ctxs[1:]
+	x.e.Store(e)
+	return x
 }
 
 // Deadline returns no deadline.

@@ -39,5 +39,5 @@ func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
 	c.running.Add(1)
 	c.stats.refreshes++
 	c.mu.Unlock()
-	go func() { _, _ = c.run(r, l) }()
+	go func() { _, _ = c.run(r, l, nil) }()
 }

@@ -34,6 +34,10 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 		}
 		hasLife = true
 	}
+	// Made before mu is taken, which other misses wait for.
+	e := c.newEntry(key, h)
+	e.val = value
+	e.st.Store(stLoading) // not live before storeLocked has placed it
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -52,11 +56,8 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 			c.drainLocked() // see Delete
 		}
 	}
-	e := c.newEntry(key, h)
-	e.val = value
-	e.st.Store(stLoading) // not live before storeLocked has placed it
 	c.tab.insertLocked(e)
-	out = c.storeLocked(e, &load[K, V]{}, life, hasLife, out)
+	out = c.storeLocked(e, &c.noLoad, life, hasLife, out) // no load, no lease
 	c.mu.Unlock()
 	c.notify(out)
 	return nil

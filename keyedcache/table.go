@@ -28,7 +28,8 @@ import (
 // Inserting never copies more than the nodes on one path, and there is no
 // resize: no single insert does work that grows with the number of
 // entries. A removed entry is unlinked at once, so the table holds no
-// reference to it; a bucket or inner node left empty is unlinked too. A
+// reference to it; a bucket or inner node left empty is unlinked too, and
+// kept for the next insert to reuse (see spare). A
 // split builds the new nodes aside and publishes them with one store: a
 // reader still in the old bucket finds every entry it held, and the old
 // bucket is never written again.
@@ -85,6 +86,45 @@ type collision[K comparable, V any] struct {
 // thousand entries.
 type table[K comparable, V any] struct {
 	root [1 << rootBits]atomic.Pointer[tnode]
+	// spare holds buckets that deletes emptied and unlinked, for inserts to
+	// reuse: a cache at its bound deletes one entry and inserts one on
+	// every miss, and would otherwise allocate a bucket on about one miss
+	// in five. A reader may still be in such a bucket, or enter it after
+	// its reuse; that is safe because every field of a bucket is atomic,
+	// a reader checks each head's hash and key, and a bucket is emptied
+	// only by deleting every key it held: no key present throughout a
+	// lookup can be in it. A bucket that a split replaced is never reused,
+	// as readers may still need what it holds.
+	spare []*bucket
+	// spareInner holds the inner nodes that deletes emptied and unlinked,
+	// for splits to reuse, on the same terms.
+	spareInner []*inner
+}
+
+// maxSpare is how many emptied buckets, and how many emptied inner nodes,
+// the table keeps for reuse.
+const maxSpare = 16
+
+// newInnerLocked returns an empty inner node, a spare one if there is one.
+func (t *table[K, V]) newInnerLocked() *inner {
+	if n := len(t.spareInner); n > 0 {
+		in := t.spareInner[n-1]
+		t.spareInner[n-1] = nil
+		t.spareInner = t.spareInner[:n-1]
+		return in
+	}
+	return &inner{tnode: tnode{kindInner}}
+}
+
+// newBucketLocked returns an empty bucket, a spare one if there is one.
+func (t *table[K, V]) newBucketLocked() *bucket {
+	if n := len(t.spare); n > 0 {
+		b := t.spare[n-1]
+		t.spare[n-1] = nil
+		t.spare = t.spare[:n-1]
+		return b
+	}
+	return &bucket{tnode: tnode{kindBucket}}
 }
 
 const (
@@ -212,10 +252,10 @@ func (t *table[K, V]) insertLocked(e *entry[K, V]) {
 			slot.Store(join(p, e))
 			return
 		}
-		b := &bucket{tnode: tnode{kindBucket}}
+		b := t.newBucketLocked()
+		b.tags.Store(tagOf(old) | tagOf(h)<<tagBits)
 		b.slot[0].Store(p)
 		b.slot[1].Store(&e.tnode)
-		b.tags.Store(tagOf(old) | tagOf(h)<<tagBits)
 		slot.Store(&b.tnode)
 		return
 	}
@@ -253,19 +293,19 @@ func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket,
 		heads[i] = b.slot[i].Load()
 	}
 	heads[bucketSize] = &e.tnode
-	slot.Store(split[K, V](heads[:], shift))
+	slot.Store(t.split(heads[:], shift))
 }
 
 // split returns a new node holding heads, whose hashes differ, at most
 // bucketSize+1 of them, for the slot whose children shift picks: an inner
 // node whose children are the heads alone, buckets, or further splits. It
-// writes only new nodes.
-func split[K comparable, V any](heads []*tnode, shift int) *tnode {
+// writes only new or spare nodes.
+func (t *table[K, V]) split(heads []*tnode, shift int) *tnode {
 	var hashes [bucketSize + 1]uint64
 	for i, p := range heads {
 		hashes[i] = headHash[K, V](p)
 	}
-	in := &inner{tnode: tnode{kindInner}}
+	in := t.newInnerLocked()
 	var group [bucketSize + 1]*tnode
 	var groupHash [bucketSize + 1]uint64
 	for j := range uint64(trieFanout) {
@@ -281,7 +321,7 @@ func split[K comparable, V any](heads []*tnode, shift int) *tnode {
 		case n == 1:
 			in.child[j].Store(group[0])
 		case n <= bucketSize:
-			b := &bucket{tnode: tnode{kindBucket}}
+			b := t.newBucketLocked()
 			for i, p := range group[:n] {
 				b.setTag(i, groupHash[i])
 				b.slot[i].Store(p)
@@ -289,7 +329,7 @@ func split[K comparable, V any](heads []*tnode, shift int) *tnode {
 			in.child[j].Store(&b.tnode)
 		default:
 			// Distinct hashes part within the bits left.
-			in.child[j].Store(split[K, V](group[:n], shift-trieBits))
+			in.child[j].Store(t.split(group[:n], shift-trieBits))
 		}
 	}
 	return &in.tnode
@@ -330,6 +370,9 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 				}
 				if detach(&b.slot[i], e) && b.empty() {
 					slot.Store(nil)
+					if len(t.spare) < maxSpare {
+						t.spare = append(t.spare, b)
+					}
 					t.pruneLocked(path[:depth+1], nodes[:depth+1])
 				}
 				return
@@ -390,6 +433,9 @@ func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner)
 			}
 		}
 		path[i-1].Store(nil)
+		if len(t.spareInner) < maxSpare {
+			t.spareInner = append(t.spareInner, n)
+		}
 	}
 }
 
