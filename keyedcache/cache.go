@@ -26,11 +26,9 @@ type KeyedCache[K comparable, V any] struct {
 	timed        bool      // TTL, ExpireAfter or RefreshAfter: now() reads the clock
 	hasher
 
-	tab     table[K, V]     // lock-free reads; writes under mu
-	stripes stripes[K, V]   // hit counters and recency rings
-	running sync.WaitGroup  // loads in flight, until their result is stored
-	noLoad  load[K, V]      // read-only: what complete reads for a load that made none (load.go)
-	ctxs    []loadCtx[K, V] // guarded by mu: the rest of the slab that loads take their loadCtx from (load.go)
+	tab     table[K, V]   // lock-free reads; writes under mu
+	stripes stripes[K, V] // hit counters and recency rings
+	noLoad  load[K, V]    // read-only: what complete reads for a load that made none (load.go)
 
 	mu         sync.Mutex         // guards the fields below and those marked so
 	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
@@ -39,6 +37,8 @@ type KeyedCache[K comparable, V any] struct {
 	exp        expiry[K, V]       // entries that can expire
 	rec        recency[K, V]      // drains of the recency rings
 	tiny       *tinylfu.Policy    // with Policy TinyLFU, which then keeps the order
+	running    int                // loads and refreshes started and not over (ranLocked)
+	ctxs       []loadCtx[K, V]    // the rest of the slab that loads take their loadCtx from (load.go)
 	live       int                // stored values, expired ones not yet swept included
 	awaiting   int                // removed values whose OnEvict waits for a release
 	stats      counters           // all but lock-free hits
@@ -46,7 +46,7 @@ type KeyedCache[K comparable, V any] struct {
 	closeDone  chan struct{}  // closed once the first Close is over
 	closer     uint64         // goroutine of the first Close
 	notifiers  map[uint64]int // goroutines of the cache running callbacks, by id (load.go)
-	idle       sync.Cond      // on mu: signalled when one of them is done
+	idle       sync.Cond      // on mu: signalled when one of them is done, and when running drops to 0 after Close
 }
 
 // A removal is a value that left the cache, whose OnEvict call is pending.
@@ -284,7 +284,7 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, e *entry[K, V], acquire bo
 		c.tab.insertLocked(e)
 	}
 	c.loading.PushBack(&e.tn)
-	c.running.Add(1)
+	c.running++
 	if inline {
 		var x *loadCtx[K, V]
 		if l == nil {
@@ -603,9 +603,8 @@ func (c *KeyedCache[K, V]) Close() error {
 // awaitIdle waits for every load to finish and for every goroutine of the
 // cache that runs callbacks, the caller's own (id) excepted.
 func (c *KeyedCache[K, V]) awaitIdle(id uint64) {
-	c.running.Wait()
 	c.mu.Lock()
-	for len(c.notifiers) > 1 || (len(c.notifiers) == 1 && c.notifiers[id] == 0) {
+	for c.running > 0 || len(c.notifiers) > 1 || (len(c.notifiers) == 1 && c.notifiers[id] == 0) {
 		c.idle.Wait()
 	}
 	c.mu.Unlock()

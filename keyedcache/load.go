@@ -283,19 +283,20 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 	if l.wait != nil {
 		close(l.wait)
 	}
-	c.mu.Unlock()
 	if len(out) == 0 {
-		c.running.Done()
+		c.ranLocked()
+		c.mu.Unlock()
 		return own, err
 	}
+	c.mu.Unlock()
 	// A refresh nobody joined: this goroutine of the cache runs the
 	// callbacks. It stays registered, so that Close waits for them, unless
 	// one of them is the Close.
 	id := goid()
 	c.mu.Lock()
 	c.notifiers[id]++
+	c.ranLocked()
 	c.mu.Unlock()
-	c.running.Done()
 	defer func() {
 		c.mu.Lock()
 		if c.notifiers[id]--; c.notifiers[id] == 0 {
@@ -306,6 +307,14 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 	}()
 	c.notify(out)
 	return nil, err
+}
+
+// ranLocked counts a load or refresh that started (start, maybeRefresh) as
+// over, for Close, which waits for none to be running.
+func (c *KeyedCache[K, V]) ranLocked() {
+	if c.running--; c.running == 0 && c.closed {
+		c.idle.Broadcast()
+	}
 }
 
 // lifetime calls ExpireAfter, turning a panic into the load's error: the

@@ -36,7 +36,7 @@ func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
 	r.ld.Store(l)
 	c.refreshing[e.key] = r
 	c.loading.PushBack(&r.tn)
-	c.running.Add(1)
+	c.running++
 	c.stats.refreshes++
 	c.mu.Unlock()
 	go func() { _, _ = c.run(r, l, nil) }()
