@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,7 +44,8 @@ var (
 // at most MixedBound entries, which forces evictions. Each goroutine walks
 // its own part of the cold keys; MixedCold is large enough that a cold key
 // read again was evicted long before. The "hit-ratio" metric is the share of
-// reads that did not build a value: 0.75 if the hot set always hit.
+// reads that did not build a value: 0.75 if the hot set always hit. The
+// "allocs/miss" metric counts the allocations per miss beyond the value.
 func Mixed(b *testing.B, impl Impl) {
 	hot, cold := MixedWorkload()
 	var loads atomic.Int64
@@ -62,6 +64,8 @@ func Mixed(b *testing.B, impl Impl) {
 		failed     firstError
 	)
 	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -81,10 +85,17 @@ func Mixed(b *testing.B, impl Impl) {
 		}
 	})
 	b.StopTimer()
+	runtime.ReadMemStats(&after)
 	if err := failed.get(); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(1-float64(loads.Load()-loadsBefore)/float64(b.N), "hit-ratio")
+	misses := loads.Load() - loadsBefore
+	b.ReportMetric(1-float64(misses)/float64(b.N), "hit-ratio")
+	if misses > 0 {
+		// The loop allocates nothing on a hit (TestMixedHitAllocs); each
+		// miss allocates its value, once.
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(misses)-1, "allocs/miss")
+	}
 }
 
 // coldStart returns where the g-th goroutine of Mixed starts reading the

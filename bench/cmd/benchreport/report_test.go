@@ -188,7 +188,7 @@ func fakeReport() *report {
 					s.extra["hit-ratio"] = 0.995
 				}
 			case sectionMixed:
-				s.ns, s.allocs, s.extra["hit-ratio"] = 150, 1, 0.7
+				s.ns, s.allocs, s.extra["hit-ratio"], s.extra["allocs/miss"] = 150, 1, 0.7, 1.25
 			case sectionHerd:
 				s.ns, s.extra["loads/op"] = 1e7, 8
 				if c.name == "otter" {
@@ -223,7 +223,7 @@ func TestMarkdown(t *testing.T) {
 		"| keyedcache (bounded) | 120 ns (6.00x) |",
 		"| sync.Map | 0 | 0 | 0 | 0 |",
 		"Hit ratio where reads missed (median): ristretto v2 on hot16 at GOMAXPROCS=1: 99.50%",
-		"| otter v2 | 4 | 150 ns | 1 | 70.00% |",
+		"| otter v2 | 4 | 150 ns | 1 | 1.25 | 70.00% |",
 		"| otter v2 | failed | failed |",
 		"| sync.Map | 8 | 8 |",
 		"| reuse Clients | 250 µs | 320 | 0.0234 |",
