@@ -198,9 +198,9 @@
 // call joins or cancels the load or the Loader asks for Done or AfterFunc,
 // and for every other miss. The Loader's context refers to the entry only
 // while the load runs: a context kept after it keeps no value alive, only
-// its 1 KiB slab. At the bound, the table reuses the nodes that deletes
-// empty, so such a miss makes 1.02 to 1.07 allocations on average beyond
-// the Loader's. No Get, Set or
+// its 1 KiB slab. At the bound, the table reuses the buckets that deletes
+// empty, so such a miss makes 1.02 to 1.08 allocations on average beyond
+// the Loader's (the rest: the nodes of the table's splits). No Get, Set or
 // Delete does work proportional to the number of entries: the table never
 // copies or rehashes (a store allocates at most the trie nodes on one path),
 // and removed entries are unlinked at once. Clear, Close, Keys and All take

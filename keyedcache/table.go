@@ -95,26 +95,17 @@ type table[K comparable, V any] struct {
 	// only by deleting every key it held: no key present throughout a
 	// lookup can be in it. A bucket that a split replaced is never reused,
 	// as readers may still need what it holds.
+	//
+	// Inner nodes are not reused: lookup counts the levels it crosses to
+	// know which bits of the hash pick a child, so a reader paused in an
+	// inner node that came back at another depth would walk the wrong bits,
+	// and past the last level. A bucket is a leaf: a reader in it reads
+	// its slots and stops.
 	spare []*bucket
-	// spareInner holds the inner nodes that deletes emptied and unlinked,
-	// for splits to reuse, on the same terms.
-	spareInner []*inner
 }
 
-// maxSpare is how many emptied buckets, and how many emptied inner nodes,
-// the table keeps for reuse.
+// maxSpare is how many emptied buckets the table keeps for reuse.
 const maxSpare = 16
-
-// newInnerLocked returns an empty inner node, a spare one if there is one.
-func (t *table[K, V]) newInnerLocked() *inner {
-	if n := len(t.spareInner); n > 0 {
-		in := t.spareInner[n-1]
-		t.spareInner[n-1] = nil
-		t.spareInner = t.spareInner[:n-1]
-		return in
-	}
-	return &inner{tnode: tnode{kindInner}}
-}
 
 // newBucketLocked returns an empty bucket, a spare one if there is one.
 func (t *table[K, V]) newBucketLocked() *bucket {
@@ -299,13 +290,13 @@ func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket,
 // split returns a new node holding heads, whose hashes differ, at most
 // bucketSize+1 of them, for the slot whose children shift picks: an inner
 // node whose children are the heads alone, buckets, or further splits. It
-// writes only new or spare nodes.
+// writes only new nodes and spare buckets.
 func (t *table[K, V]) split(heads []*tnode, shift int) *tnode {
 	var hashes [bucketSize + 1]uint64
 	for i, p := range heads {
 		hashes[i] = headHash[K, V](p)
 	}
-	in := t.newInnerLocked()
+	in := &inner{tnode: tnode{kindInner}}
 	var group [bucketSize + 1]*tnode
 	var groupHash [bucketSize + 1]uint64
 	for j := range uint64(trieFanout) {
@@ -433,9 +424,6 @@ func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner)
 			}
 		}
 		path[i-1].Store(nil)
-		if len(t.spareInner) < maxSpare {
-			t.spareInner = append(t.spareInner, n)
-		}
 	}
 }
 
