@@ -414,8 +414,23 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 
 // Peek returns the live value for key, if any. It does not load, does not
 // count in Stats, does not change the LRU order and has no side effect.
+//
+// A Peek that finds a live value takes no lock; one that finds none looks
+// again under the cache's mutex, because Set and refreshes replace a value
+// there in two steps, the old one out and then the new one in, and a key
+// that has a value throughout must not look absent.
 func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
-	e := c.tab.lookup(c.hash(key), key)
+	h := c.hash(key)
+	if e := c.tab.lookup(h, key); e != nil && live(e.st.Load()) {
+		if c.expiredAt(e, c.now()) {
+			var zero V
+			return zero, false
+		}
+		return e.val, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.tab.lookup(h, key)
 	if e == nil || !live(e.st.Load()) || c.expiredAt(e, c.now()) {
 		var zero V
 		return zero, false
