@@ -153,18 +153,14 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V], x *loadCtx[K, V]) 
 		ctx      context.Context = l
 	)
 	if l == nil {
-		ctx = x
-		// Once the load is over, even if ExpireAfter calls Goexit in
-		// finish: a context the Loader (or its value) kept must not keep
-		// the entry, and with it the value, once the value has left.
-		defer x.e.Store(nil)
+		ctx = x // complete clears it
 	}
 	start := c.clock() // monotonic only: half the cost of time.Now
 	defer func() {
 		if !returned && !panicked {
 			err = ErrLoaderExited
 		}
-		own, outcome = c.finish(e, l, val, err, time.Duration(c.clock()-start))
+		own, outcome = c.finish(e, l, x, val, err, time.Duration(c.clock()-start))
 	}()
 	func() {
 		defer func() {
@@ -195,7 +191,7 @@ func (c *KeyedCache[K, V]) run(e *entry[K, V], l *load[K, V], x *loadCtx[K, V]) 
 //
 // For a load run inline, it returns the removals for its starter to notify.
 // It returns the outcome the Gets of the load receive.
-func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err error, took time.Duration) ([]removal[K, V], error) {
+func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], x *loadCtx[K, V], val V, err error, took time.Duration) ([]removal[K, V], error) {
 	var life time.Duration
 	hasLife := false
 	if err == nil && c.expireAfter != nil && !c.isStale(e) {
@@ -206,18 +202,19 @@ func (c *KeyedCache[K, V]) finish(e *entry[K, V], l *load[K, V], val V, err erro
 				// ExpireAfter called runtime.Goexit: fail the load, so that
 				// nothing waits for it, and let the goroutine end.
 				var zero V
-				_, _ = c.complete(e, l, zero, ErrLoaderExited, took, 0, false) // nothing to notify: not stored
+				_, _ = c.complete(e, l, x, zero, ErrLoaderExited, took, 0, false) // nothing to notify: not stored
 			}
 		}()
 		life, err = c.lifetime(e.key, val)
 		exited = false
 		hasLife = err == nil
 	}
-	return c.complete(e, l, val, err, took, life, hasLife)
+	return c.complete(e, l, x, val, err, took, life, hasLife)
 }
 
-// complete is the rest of finish, once the value's lifetime is known.
-func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err error, took, life time.Duration, hasLife bool) ([]removal[K, V], error) {
+// complete is the rest of finish, once the value's lifetime is known. x is
+// the Loader's context if the load began without a load struct, else nil.
+func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K, V], val V, err error, took, life time.Duration, hasLife bool) ([]removal[K, V], error) {
 	c.mu.Lock()
 	if made := e.ld.Load(); made != nil {
 		l = made // made by loadLocked since the load began
@@ -279,6 +276,12 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], val V, err er
 		if e.ld.CompareAndSwap(late, nil) {
 			break
 		}
+	}
+	if x != nil {
+		// Before mu is released, and so before a removal of the value can
+		// be notified: a context the Loader (or its value) kept must not
+		// keep the entry, and with it the value, once the value has left.
+		x.e.Store(nil)
 	}
 	if l.wait != nil {
 		close(l.wait)
