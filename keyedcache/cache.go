@@ -80,7 +80,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 		notifiers:    make(map[uint64]int),
 	}
 	c.idle.L = &c.mu
-	c.noLoad.inline = true
+	c.noLoad.mode = modeInline
 	c.order.Init()
 	c.loading.Init()
 	if c.expireAfter != nil {
@@ -270,7 +270,10 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, e *entry[K, V], acquire bo
 			// find the cause of a Get that left (load.Value).
 			parent = context.WithoutCancel(ctx)
 		}
-		l = &load[K, V]{parent: parent, inline: inline}
+		l = &load[K, V]{parent: parent}
+		if inline {
+			l.mode = modeInline
+		}
 		if acquire {
 			l.leases = 1
 		}
@@ -332,7 +335,7 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 			t.refresh.Store(after(now, c.refreshAfter))
 		}
 	}
-	if l.of != nil {
+	if l.mode == modeRefresh {
 		// A refresh: it replaces the value it refreshes, if that is still
 		// stored, and otherwise stores its own.
 		if old := c.tab.lookup(e.hash(), e.key); old != nil {
@@ -343,7 +346,7 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 	if hasLife && life <= 0 {
 		// Born expired: the Gets of its load receive it, but it never
 		// takes a place in the cache, and so evicts nothing.
-		if l.of == nil {
+		if l.mode != modeRefresh {
 			c.tab.deleteLocked(e)
 		}
 		e.st.Store(uint64(l.leases))
@@ -352,7 +355,7 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 		}
 		return c.retireLocked(e, Expired, out)
 	}
-	if l.of != nil {
+	if l.mode == modeRefresh {
 		c.tab.insertLocked(e)
 	}
 	c.live++
@@ -376,6 +379,9 @@ func (c *KeyedCache[K, V]) storeLocked(e *entry[K, V], l *load[K, V], life time.
 // and appends it to out for OnEvict, unless it is leased: then its OnEvict
 // waits for the last release.
 func (c *KeyedCache[K, V]) removeLocked(e *entry[K, V], why Reason, out []removal[K, V]) []removal[K, V] {
+	if c.refreshAfter > 0 {
+		c.unrefreshLocked(e)
+	}
 	c.tab.deleteLocked(e)
 	c.forgetLocked(e)
 	if c.timed && e.tm().expires != 0 {
@@ -491,7 +497,7 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 	for n := c.loading.Front(); n != nil; n = c.loading.Next(n) {
 		e := entryOf[K, V](n)
 		l := e.loadLocked()
-		if cancel || (l.of != nil && e.waiters == 0) {
+		if cancel || (l.mode == modeRefresh && e.waiters == 0) {
 			l.cancel()
 		}
 		c.staleLocked(e, l)

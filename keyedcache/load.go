@@ -30,10 +30,10 @@ type load[K comparable, V any] struct {
 	canceled bool
 
 	// guarded by the cache's mu
-	stale  bool  // not to be stored: Delete, Clear, Close or Set came first, or the key cannot be stored
-	leased bool  // the value was stored with leases
-	inline bool  // runs in the starter's goroutine, which notifies the removals itself
-	leases int32 // Acquires among the Gets waiting: leases to take when the value is stored
+	stale  bool     // not to be stored: Delete, Clear, Close or Set came first, or the key cannot be stored
+	leased bool     // the value was stored with leases
+	mode   loadMode // how the Loader runs
+	leases int32    // Acquires among the Gets waiting: leases to take when the value is stored
 
 	cdone  chan struct{} // guarded by cmu
 	afters *afterFunc    // guarded by cmu: to run once cancelled (AfterFunc)
@@ -42,8 +42,17 @@ type load[K comparable, V any] struct {
 	// guarded by the cache's mu
 	wait chan struct{}    // closed when the result is ready; nil if no Get waits
 	out  *[]removal[K, V] // removals made by storing the value, for the first waiter to wake to notify
-	of   *entry[K, V]     // for a refresh: the entry it refreshes; nil for a load
+	of   *entry[K, V]     // for a refresh: the entry it refreshes, until that leaves (unrefreshLocked); nil for a load
 }
+
+// A loadMode says how a load's Loader runs.
+type loadMode uint8
+
+const (
+	modeAsync   loadMode = iota // for Gets, in a goroutine of its own: a Get whose context can end may leave
+	modeInline                  // in the goroutine of the Get that started it, which notifies the removals itself
+	modeRefresh                 // for a refresh (maybeRefresh), in a goroutine of its own
+)
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
@@ -232,7 +241,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 		l.err = err
 	}
 	c.loading.Remove(&e.tn)
-	if l.of != nil && c.refreshing[e.key] == e {
+	if l.mode == modeRefresh && c.refreshing[e.key] == e {
 		delete(c.refreshing, e.key)
 	}
 	var out []removal[K, V]
@@ -240,9 +249,9 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 	case l.stale || (c.expireAfter != nil && !hasLife && err == nil):
 		e.st.Store(stRemoved)
 	case err != nil:
-		if l.of == nil {
+		if l.mode != modeRefresh {
 			c.tab.deleteLocked(e)
-		} else if live(l.of.st.Load()) {
+		} else if l.of != nil && live(l.of.st.Load()) {
 			// Keep the old value; try again after another RefreshAfter.
 			l.of.tm().refresh.Store(after(c.clock(), c.refreshAfter))
 		}
@@ -251,7 +260,7 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 		out = c.storeLocked(e, l, life, hasLife, out)
 	}
 	var own []removal[K, V]
-	if l.inline {
+	if l.mode == modeInline {
 		own, out = out, nil // the Get that ran the load notifies them
 	} else if e.waiters > 0 && len(out) > 0 {
 		waiting := out
@@ -354,7 +363,7 @@ func (e *entry[K, V]) loadOrMake() (l *load[K, V], made bool) {
 	if l := e.ld.Load(); l != nil {
 		return l, false
 	}
-	l = &load[K, V]{parent: context.Background(), inline: true}
+	l = &load[K, V]{parent: context.Background(), mode: modeInline}
 	if e.ld.CompareAndSwap(nil, l) {
 		return l, true
 	}
@@ -501,7 +510,7 @@ func (c *KeyedCache[K, V]) wait(ctx context.Context, e *entry[K, V], l *load[K, 
 	if acquire {
 		l.leases--
 	}
-	if e.waiters == 0 && l.of == nil {
+	if e.waiters == 0 && l.mode != modeRefresh {
 		l.cancel()
 		c.staleLocked(e, l)
 	}
@@ -535,11 +544,23 @@ func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V]) {
 		return
 	}
 	l.stale = true
-	if l.of != nil {
+	if l.mode == modeRefresh {
+		l.of = nil // not to be replaced: the cache must not keep it
 		if c.refreshing[e.key] == e {
 			delete(c.refreshing, e.key)
 		}
 		return
 	}
 	c.tab.deleteLocked(e)
+}
+
+// unrefreshLocked lets a refresh in flight of e's key let go of e, which is
+// leaving the cache: the refresh would have replaced it, and the cache must
+// not keep a value that has left.
+func (c *KeyedCache[K, V]) unrefreshLocked(e *entry[K, V]) {
+	if r := c.refreshing[e.key]; r != nil {
+		if l := r.ld.Load(); l != nil && l.of == e {
+			l.of = nil
+		}
+	}
 }

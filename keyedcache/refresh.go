@@ -32,7 +32,7 @@ func (c *KeyedCache[K, V]) maybeRefresh(ctx context.Context, e *entry[K, V]) {
 	}
 	r := c.newEntry(e.key, e.hash())
 	r.st.Store(stLoading)
-	l := &load[K, V]{parent: context.WithoutCancel(ctx), of: e}
+	l := &load[K, V]{parent: context.WithoutCancel(ctx), of: e, mode: modeRefresh}
 	r.ld.Store(l)
 	c.refreshing[e.key] = r
 	c.loading.PushBack(&r.tn)
