@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
@@ -29,6 +30,11 @@ type KeyedCache[K comparable, V any] struct {
 	tab     table[K, V]   // lock-free reads; writes under mu
 	stripes stripes[K, V] // hit counters and recency rings
 	noLoad  load[K, V]    // read-only: what complete reads for a load that made none (load.go)
+	// replacing is odd while Set or a refresh replaces a value, under mu:
+	// the old entry leaves the table before the new one is in, and a Peek
+	// that finds neither, and saw replacing odd or changed, looks again
+	// under mu.
+	replacing atomic.Uint64
 
 	mu         sync.Mutex         // guards the fields below and those marked so
 	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
@@ -421,18 +427,23 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 // Peek returns the live value for key, if any. It does not load, does not
 // count in Stats, does not change the LRU order and has no side effect.
 //
-// A Peek that finds a live value takes no lock; one that finds none looks
-// again under the cache's mutex, because Set and refreshes replace a value
-// there in two steps, the old one out and then the new one in, and a key
-// that has a value throughout must not look absent.
+// Peek takes no lock, but while Set or a refresh replaces a value, which
+// takes the old one out before the new one is in: a Peek that then finds
+// no live value looks again under the cache's mutex, so that a key that
+// has a value throughout never looks absent.
 func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 	h := c.hash(key)
+	seq := c.replacing.Load()
 	if e := c.tab.lookup(h, key); e != nil && live(e.st.Load()) {
 		if c.expiredAt(e, c.now()) {
 			var zero V
 			return zero, false
 		}
 		return e.val, true
+	}
+	if seq&1 == 0 && c.replacing.Load() == seq {
+		var zero V
+		return zero, false // no replacement overlapped the lookup
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

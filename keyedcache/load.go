@@ -256,6 +256,10 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 			l.of.tm().refresh.Store(after(c.clock(), c.refreshAfter))
 		}
 		e.st.Store(stRemoved)
+	case l.mode == modeRefresh:
+		c.replacing.Add(1) // see Peek
+		out = c.storeLocked(e, l, life, hasLife, out)
+		c.replacing.Add(1)
 	default:
 		out = c.storeLocked(e, l, life, hasLife, out)
 	}

@@ -318,3 +318,77 @@ func TestReview7PeekMissesAKeyThatSetReplaces(t *testing.T) {
 		})
 	}
 }
+
+// TestPeekOfAnAbsentKeyTakesNoLock checks that the fix above keeps Peek
+// lock-free outside a replacement: a Peek of a key that has no value must
+// not wait for the cache's mutex (here held by the test), so that Peeks
+// never make hits overlap with a call that holds it.
+func TestPeekOfAnAbsentKeyTakesNoLock(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 8})
+	if _, err := c.Get(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(2, 2); err != nil { // a replacement over, before the Peeks
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	done := make(chan [2]bool)
+	go func() {
+		_, ok1 := c.Peek(1)
+		_, ok3 := c.Peek(3)
+		done <- [2]bool{ok1, ok3}
+	}()
+	select {
+	case got := <-done:
+		c.mu.Unlock()
+		if got != [2]bool{true, false} {
+			t.Errorf("Peek(1), Peek(3) found %v, want [true false]", got)
+		}
+	case <-time.After(5 * time.Second):
+		c.mu.Unlock()
+		<-done
+		t.Fatal("Peek of an absent key waited for the cache's mutex")
+	}
+}
+
+// TestPeekDuringRefreshes is TestReview7PeekMissesAKeyThatSetReplaces for
+// the other replacement: a refresh that stores its value takes the old
+// one out of the table before it puts its own in. Hits that start a
+// refresh every few microseconds run beside Peeks; a Peek must never find
+// the key absent.
+func TestPeekDuringRefreshes(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{RefreshAfter: time.Microsecond})
+	if _, err := c.Get(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			if _, err := c.Get(context.Background(), 1); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(500 * time.Millisecond)
+	misses, peeks := 0, 0
+	for time.Now().Before(deadline) && misses == 0 {
+		for range 1000 {
+			peeks++
+			if _, ok := c.Peek(1); !ok {
+				misses++
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if misses > 0 {
+		t.Errorf("Peek(1) found no value during refreshes (%d of %d Peeks); key 1 had a live value throughout", misses, peeks)
+	}
+	if c.Stats().Refreshes == 0 {
+		t.Error("no refresh ran: the test checked nothing")
+	}
+}

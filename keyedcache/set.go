@@ -43,6 +43,7 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	c.replacing.Add(1) // odd until the new value is in: see Peek
 	now := c.now()
 	out := c.sweepLocked(now, nil)
 	if r := c.refreshing[key]; r != nil {
@@ -58,6 +59,8 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 	}
 	c.tab.insertLocked(e)
 	out = c.storeLocked(e, &c.noLoad, life, hasLife, out) // no load, no lease
+	// Under mu, so that replacements never overlap.
+	c.replacing.Add(1)
 	c.mu.Unlock()
 	c.notify(out)
 	return nil
