@@ -429,21 +429,20 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 //
 // Peek takes no lock, but while Set or a refresh replaces a value, which
 // takes the old one out before the new one is in: a Peek that then finds
-// no live value looks again under the cache's mutex, so that a key that
-// has a value throughout never looks absent.
+// no live value (none, or one that has expired since) looks again under
+// the cache's mutex, so that a key that has a value throughout never looks
+// absent.
 func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 	h := c.hash(key)
 	seq := c.replacing.Load()
-	if e := c.tab.lookup(h, key); e != nil && live(e.st.Load()) {
-		if c.expiredAt(e, c.now()) {
-			var zero V
-			return zero, false
-		}
+	if e := c.tab.lookup(h, key); e != nil && live(e.st.Load()) && !c.expiredAt(e, c.now()) {
 		return e.val, true
 	}
 	if seq&1 == 0 && c.replacing.Load() == seq {
+		// No replacement overlapped the lookup and the clock reading: the
+		// key had no live value then.
 		var zero V
-		return zero, false // no replacement overlapped the lookup
+		return zero, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
