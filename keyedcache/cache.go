@@ -435,19 +435,16 @@ func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
 func (c *KeyedCache[K, V]) Peek(key K) (V, bool) {
 	h := c.hash(key)
 	seq := c.replacing.Load()
-	if e := c.tab.lookup(h, key); e != nil && live(e.st.Load()) && !c.expiredAt(e, c.now()) {
-		return e.val, true
-	}
-	if seq&1 == 0 && c.replacing.Load() == seq {
-		// No replacement overlapped the lookup and the clock reading: the
-		// key had no live value then.
-		var zero V
-		return zero, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	e := c.tab.lookup(h, key)
-	if e == nil || !live(e.st.Load()) || c.expiredAt(e, c.now()) {
+	found := e != nil && live(e.st.Load()) && c.fresh(e)
+	if !found && (seq&1 != 0 || c.replacing.Load() != seq) {
+		// A replacement overlapped the lookup and the clock reading.
+		c.mu.Lock()
+		e = c.tab.lookup(h, key)
+		found = e != nil && live(e.st.Load()) && c.fresh(e)
+		c.mu.Unlock()
+	}
+	if !found {
 		var zero V
 		return zero, false
 	}

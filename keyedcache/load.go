@@ -15,10 +15,10 @@ import (
 //
 // A Get whose context is context.Background or context.TODO, that starts a
 // load of a key equal to itself, makes no load: it runs the Loader in its
-// own goroutine, with a loadCtx (16 bytes, from a slab) as the context, and the entry's
-// ld stays nil until something needs the load's fields (loadLocked: a
-// second Get joins, Delete, Set, Clear or Close makes it stale, or the
-// Loader asks for Done or AfterFunc).
+// own goroutine, with a loadCtx (16 bytes, from a slab) as the context,
+// and the entry's ld stays nil until something needs the load's fields
+// (loadLocked: a second Get joins, Delete, Set, Clear or Close makes it
+// stale, or the Loader asks for Done or AfterFunc).
 //
 // The result is the entry's val and the load's err, written once before
 // wait is closed (or, for a load run in its starter's goroutine without
