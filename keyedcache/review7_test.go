@@ -289,29 +289,7 @@ func TestReview7PeekMissesAKeyThatSetReplaces(t *testing.T) {
 			if err := c.Set(1, 0); err != nil {
 				t.Fatal(err)
 			}
-			var stop atomic.Bool
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				deadline := time.Now().Add(500 * time.Millisecond)
-				for i := 1; !stop.Load() && (i%1024 != 0 || time.Now().Before(deadline)); i++ {
-					if err := c.Set(1, i); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-				stop.Store(true)
-			}()
-			misses, peeks := 0, 0
-			for !stop.Load() {
-				peeks++
-				if _, ok := c.Peek(1); !ok {
-					misses++
-					stop.Store(true)
-				}
-			}
-			wg.Wait()
+			misses, peeks := peekWhile(t, c, 1, func(i int) error { return c.Set(1, i) })
 			if misses > 0 {
 				t.Errorf("Peek(1) reported no value while Set replaced it (after %d Peeks); key 1 had a live value throughout", peeks)
 			}
@@ -361,34 +339,44 @@ func TestPeekDuringRefreshes(t *testing.T) {
 	if _, err := c.Get(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
+	misses, peeks := peekWhile(t, c, 1, func(int) error {
+		_, err := c.Get(context.Background(), 1)
+		return err
+	})
+	if misses > 0 {
+		t.Errorf("Peek(1) found no value during refreshes (after %d Peeks); key 1 had a live value throughout", peeks)
+	}
+	if c.Stats().Refreshes == 0 {
+		t.Error("no refresh ran: the test checked nothing")
+	}
+}
+
+// peekWhile calls churn(1), churn(2), ... in a goroutine for half a second,
+// while the calling goroutine Peeks key, and returns how many Peeks found
+// no value (it stops at the first) and how many it made.
+func peekWhile(t *testing.T, c *KeyedCache[int, int], key int, churn func(i int) error) (misses, peeks int) {
+	t.Helper()
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for !stop.Load() {
-			if _, err := c.Get(context.Background(), 1); err != nil {
+		defer stop.Store(true)
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for i := 1; !stop.Load() && (i%1024 != 0 || time.Now().Before(deadline)); i++ {
+			if err := churn(i); err != nil {
 				t.Error(err)
 				return
 			}
 		}
 	}()
-	deadline := time.Now().Add(500 * time.Millisecond)
-	misses, peeks := 0, 0
-	for time.Now().Before(deadline) && misses == 0 {
-		for range 1000 {
-			peeks++
-			if _, ok := c.Peek(1); !ok {
-				misses++
-			}
+	for !stop.Load() {
+		peeks++
+		if _, ok := c.Peek(key); !ok {
+			misses++
+			stop.Store(true)
 		}
 	}
-	stop.Store(true)
 	wg.Wait()
-	if misses > 0 {
-		t.Errorf("Peek(1) found no value during refreshes (%d of %d Peeks); key 1 had a live value throughout", misses, peeks)
-	}
-	if c.Stats().Refreshes == 0 {
-		t.Error("no refresh ran: the test checked nothing")
-	}
+	return misses, peeks
 }
