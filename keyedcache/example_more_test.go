@@ -12,7 +12,11 @@ import (
 // With Policy TinyLFU, a key asked for often keeps its place against a
 // stream of keys asked for once: here a scan of 1000 new keys through a
 // cache of 100 leaves the ten hot keys cached, where LRU would have evicted
-// them all.
+// them all. TinyLFU's frequencies are estimates: for about one hash seed in
+// 2000 (each cache draws its own), a scanned key whose counters all
+// collide with hot keys' counters looks as popular as one, and wins its
+// place by the policy's random admission of such keys; then nine of the
+// ten stay.
 func ExamplePolicy() {
 	for _, policy := range []keyedcache.Policy{keyedcache.LRU, keyedcache.TinyLFU} {
 		c, err := keyedcache.New(func(_ context.Context, k int) (int, error) { return k, nil },
@@ -35,12 +39,12 @@ func ExamplePolicy() {
 				kept++
 			}
 		}
-		fmt.Printf("%v: %d of the 10 hot keys survive the scan\n", policy, kept)
+		fmt.Printf("%v: at least 9 of the 10 hot keys survive the scan: %v\n", policy, kept >= 9)
 		c.Close()
 	}
 	// Output:
-	// LRU: 0 of the 10 hot keys survive the scan
-	// TinyLFU: 10 of the 10 hot keys survive the scan
+	// LRU: at least 9 of the 10 hot keys survive the scan: false
+	// TinyLFU: at least 9 of the 10 hot keys survive the scan: true
 }
 
 func ExampleKeyedCache_Delete() {
