@@ -225,6 +225,158 @@ func TestDeletedEntriesAreFreedUnderHits(t *testing.T) {
 	}
 }
 
+// TestDeletedEntriesAreFreedBesideLiveOnes: a bucket that a split replaced
+// waits in the inner node that replaced it until every key it held has
+// left (table.go, inner.retired); it must not keep the entries of those
+// that left first. Half the keys are deleted and must be freed while the
+// other half keep the trie's inner nodes, and their retired buckets, alive.
+func TestDeletedEntriesAreFreedBesideLiveOnes(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (*blob, error) { return new(blob), nil }, nil)
+	ctx := context.Background()
+	var ws []weak.Pointer[blob]
+	for k := range 4000 {
+		v, _ := c.Get(ctx, k)
+		ws = append(ws, weak.Make(v))
+	}
+	retired := 0
+	c.mu.Lock()
+	walkInner(&c.tab, func(n *inner) {
+		if n.retired != nil {
+			retired++
+		}
+	})
+	c.mu.Unlock()
+	if retired == 0 {
+		t.Fatal("4000 keys made no split that retired a bucket: the test tests nothing")
+	}
+	for k := 0; k < 4000; k += 2 {
+		c.Delete(k)
+	}
+	runtime.GC()
+	runtime.GC()
+	for k := 0; k < 4000; k += 2 {
+		if ws[k].Value() != nil {
+			t.Fatalf("value %d still reachable after Delete (of %d retired buckets)", k, retired)
+		}
+	}
+	for k := 1; k < 4000; k += 2 {
+		if _, ok := c.Peek(k); !ok {
+			t.Fatalf("Peek(%d) = absent; only even keys were deleted", k)
+		}
+	}
+}
+
+// TestTableRetiredBucketsInvariants churns a table whose hashes crowd
+// into two root slots, so that buckets split again and again, and checks
+// after every change what the reuse of nodes rests on: a retired bucket
+// holds only entries still in the table (a removed one would be kept
+// alive); a spare bucket is empty; a spare inner node has no child and no
+// retired bucket, and is reused only at its own shift (table.go). It also
+// checks that buckets that splits replaced do come back to be reused.
+func TestTableRetiredBucketsInvariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var tab table[int, int]
+	live := map[int]*entry[int, int]{}
+	hashOf := func(k int) uint64 {
+		// Root slot 0x10 or 0x11; below it, the low bits of k.
+		return uint64(0x10+k%2)<<56 | uint64(k)*0x9e3779b97f4a7c15>>8
+	}
+	check := func(step int) {
+		t.Helper()
+		walkInner(&tab, func(n *inner) {
+			if r := n.retired; r != nil {
+				for i := range r.slot {
+					if p := r.slot[i].Load(); p != nil {
+						e := asEntry[int, int](p)
+						if live[e.key] != e {
+							t.Fatalf("step %d: a retired bucket holds entry %d, which left the table", step, e.key)
+						}
+					}
+				}
+			}
+		})
+		for _, b := range tab.spare {
+			if !b.empty() {
+				t.Fatalf("step %d: a spare bucket holds a head", step)
+			}
+		}
+		for _, ns := range tab.spareInner {
+			for _, n := range ns {
+				if n.retired != nil {
+					t.Fatalf("step %d: a spare inner node keeps a retired bucket", step)
+				}
+				for i := range n.child {
+					if n.child[i].Load() != nil {
+						t.Fatalf("step %d: a spare inner node has a child", step)
+					}
+				}
+			}
+		}
+		for k, e := range live {
+			if tab.lookup(hashOf(k), k) != e {
+				t.Fatalf("step %d: key %d not found", step, k)
+			}
+		}
+	}
+	// wasRetired holds every bucket a split replaced; reused counts those
+	// found linked in the trie again afterwards.
+	wasRetired := map[*bucket]bool{}
+	reused := 0
+	next := 0
+	for step := range 20000 {
+		if len(live) < 40 && (len(live) == 0 || rng.IntN(2) == 0) {
+			e := newEntry[int, int](next, hashOf(next))
+			live[next] = e
+			next++
+			tab.insertLocked(e)
+		} else {
+			for k, e := range live {
+				tab.deleteLocked(e)
+				delete(live, k)
+				break
+			}
+		}
+		var slots func([]atomic.Pointer[tnode])
+		slots = func(ss []atomic.Pointer[tnode]) {
+			for i := range ss {
+				switch p := ss[i].Load(); {
+				case p == nil:
+				case p.kind == kindInner:
+					slots(asInner(p).child[:])
+				case p.kind == kindBucket && wasRetired[asBucket(p)]:
+					reused++
+					delete(wasRetired, asBucket(p))
+				}
+			}
+		}
+		slots(tab.root[:])
+		walkInner(&tab, func(n *inner) {
+			if n.retired != nil {
+				wasRetired[n.retired] = true
+			}
+		})
+		check(step)
+	}
+	t.Logf("%d buckets that splits replaced were reused", reused)
+	if reused == 0 {
+		t.Errorf("no bucket that a split replaced was reused in 20000 steps")
+	}
+}
+
+// walkInner calls f for every inner node of t, under the cache's mu.
+func walkInner[K comparable, V any](t *table[K, V], f func(*inner)) {
+	var walk func(slots []atomic.Pointer[tnode])
+	walk = func(slots []atomic.Pointer[tnode]) {
+		for i := range slots {
+			if p := slots[i].Load(); p != nil && p.kind == kindInner {
+				f(asInner(p))
+				walk(asInner(p).child[:])
+			}
+		}
+	}
+	walk(t.root[:])
+}
+
 // TestHugeTTLMeansNever: a TTL too large to add to the clock means never.
 func TestHugeTTLMeansNever(t *testing.T) {
 	for _, ttl := range []time.Duration{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64 / 2} {

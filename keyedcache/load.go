@@ -386,10 +386,10 @@ type loadCtx[K comparable, V any] struct {
 }
 
 // ctxSlab is how many loadCtx one allocation makes (16 bytes each): a miss
-// then allocates its entry, and a sixty-fourth of a slab. A slab is never
-// reused: a context kept after its load keeps its slab, 1 KiB, which points
-// to no entry once the loads it served are over.
-const ctxSlab = 64
+// then allocates its entry, and a 256th of a slab. A slab is never reused:
+// a context kept after its load keeps its slab, 4 KiB, which points to no
+// entry once the loads it served are over.
+const ctxSlab = 256
 
 // takeCtxLocked returns a new loadCtx for a load of e that has no load
 // struct, taken from the cache's slab.

@@ -29,10 +29,10 @@ import (
 // resize: no single insert does work that grows with the number of
 // entries. A removed entry is unlinked at once, so the table holds no
 // reference to it; a bucket or inner node left empty is unlinked too, and
-// kept for the next insert to reuse (see spare). A
-// split builds the new nodes aside and publishes them with one store: a
-// reader still in the old bucket finds every entry it held, and the old
-// bucket is never written again.
+// kept for the next insert to reuse (see spare). A split builds the new
+// nodes aside and publishes them with one store: a reader still in the old
+// bucket finds every entry it held, and the old bucket gains no entry
+// again until every key it held has left (inner.retired).
 
 const (
 	trieBits   = 4
@@ -62,7 +62,15 @@ type tnode struct {
 // An inner node of the trie.
 type inner struct {
 	tnode
-	child [trieFanout]atomic.Pointer[tnode]
+	rtags uint32 // retired's tags: a delete reads retired only if one matches
+	// retired is the bucket this node replaced when a split made it, if
+	// that bucket held entries only (no collision node), else nil. Readers
+	// may still be in it, and find there every key it held; deleteLocked
+	// empties its slot of each of them as they leave, so that it keeps no
+	// removed entry, and once this node is pruned, every key it held has
+	// left, and it is reused (see table.spare). Only the writer reads it.
+	retired *bucket
+	child   [trieFanout]atomic.Pointer[tnode]
 }
 
 // A bucket of the trie: up to bucketSize heads, slot i with the tag of its
@@ -93,19 +101,31 @@ type table[K comparable, V any] struct {
 	// its reuse; that is safe because every field of a bucket is atomic,
 	// a reader checks each head's hash and key, and a bucket is emptied
 	// only by deleting every key it held: no key present throughout a
-	// lookup can be in it. A bucket that a split replaced is never reused,
-	// as readers may still need what it holds.
+	// lookup can be in it. A bucket that a split replaced is not reused
+	// while readers may need what it holds: it waits in the inner node
+	// that replaced it (inner.retired) until every key it held has left.
 	//
-	// Inner nodes are not reused: lookup counts the levels it crosses to
-	// know which bits of the hash pick a child, so a reader paused in an
-	// inner node that came back at another depth would walk the wrong bits,
-	// and past the last level. A bucket is a leaf: a reader in it reads
-	// its slots and stops.
-	spare []*bucket
+	// An inner node that deletes emptied is kept too, in spareInner, by the
+	// shift that picks its children, and reused only at that shift. lookup
+	// counts the levels it crosses to know which bits of the hash pick a
+	// child, so a reader paused in an inner node that came back at another
+	// depth would walk the wrong bits, and past the last level (review7).
+	// At the same shift, a reader paused in it walks on with the right
+	// bits, and the argument for buckets holds: an inner node is unlinked
+	// only once every key below it has left, so no key present throughout
+	// a lookup can be below it.
+	spare      []*bucket
+	spareInner [shift0/trieBits + 1][]*inner
 }
 
-// maxSpare is how many emptied buckets the table keeps for reuse.
-const maxSpare = 16
+// maxSpare is how many emptied buckets the table keeps for reuse (3 KiB):
+// enough to absorb how the number of buckets in use wanders in a cache at
+// its bound. maxSpareInner is how many emptied inner nodes of each depth
+// it keeps.
+const (
+	maxSpare      = 64
+	maxSpareInner = 16
+)
 
 // newBucketLocked returns an empty bucket, a spare one if there is one.
 func (t *table[K, V]) newBucketLocked() *bucket {
@@ -116,6 +136,19 @@ func (t *table[K, V]) newBucketLocked() *bucket {
 		return b
 	}
 	return &bucket{tnode: tnode{kindBucket}}
+}
+
+// newInnerLocked returns an empty inner node whose children shift picks, a
+// spare one if there is one.
+func (t *table[K, V]) newInnerLocked(shift int) *inner {
+	spare := &t.spareInner[shift/trieBits]
+	if n := len(*spare); n > 0 {
+		in := (*spare)[n-1]
+		(*spare)[n-1] = nil
+		*spare = (*spare)[:n-1]
+		return in
+	}
+	return &inner{tnode: tnode{kindInner}}
 }
 
 const (
@@ -141,6 +174,17 @@ func tagOf(h uint64) uint32 { return uint32(h) & tagMask }
 
 // tagAt returns the tag of slot i in tags, a bucket's tags word.
 func tagAt(tags uint32, i int) uint32 { return tags >> (tagBits * i) & tagMask }
+
+// hasTag reports whether one of the bucketSize tags in tags is h's.
+func hasTag(tags uint32, h uint64) bool {
+	want := tagOf(h)
+	for i := range bucketSize {
+		if tagAt(tags, i) == want {
+			return true
+		}
+	}
+	return false
+}
 
 // setTag records in b that slot i holds a head whose hash is h.
 func (b *bucket) setTag(i int, h uint64) {
@@ -284,19 +328,28 @@ func (t *table[K, V]) insertBucketLocked(slot *atomic.Pointer[tnode], b *bucket,
 		heads[i] = b.slot[i].Load()
 	}
 	heads[bucketSize] = &e.tnode
-	slot.Store(t.split(heads[:], shift))
+	n := t.split(heads[:], shift)
+	retire := true
+	for _, p := range heads[:bucketSize] {
+		retire = retire && p.kind == kindEntry
+	}
+	if retire {
+		in := asInner(n)
+		in.retired, in.rtags = b, tags
+	}
+	slot.Store(n)
 }
 
 // split returns a new node holding heads, whose hashes differ, at most
 // bucketSize+1 of them, for the slot whose children shift picks: an inner
 // node whose children are the heads alone, buckets, or further splits. It
-// writes only new nodes and spare buckets.
+// writes only new nodes and spare ones.
 func (t *table[K, V]) split(heads []*tnode, shift int) *tnode {
 	var hashes [bucketSize + 1]uint64
 	for i, p := range heads {
 		hashes[i] = headHash[K, V](p)
 	}
-	in := &inner{tnode: tnode{kindInner}}
+	in := t.newInnerLocked(shift)
 	var group [bucketSize + 1]*tnode
 	var groupHash [bucketSize + 1]uint64
 	for j := range uint64(trieFanout) {
@@ -344,6 +397,9 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 		switch p.kind {
 		case kindInner:
 			n := asInner(p)
+			if r := n.retired; r != nil && hasTag(n.rtags, h) {
+				r.forget(&e.tnode)
+			}
 			slot = &n.child[(h>>shift)&trieMask]
 			depth++
 			path[depth], nodes[depth] = slot, n
@@ -402,6 +458,16 @@ func detach[K comparable, V any](slot *atomic.Pointer[tnode], e *entry[K, V]) bo
 	return false
 }
 
+// forget empties the slot of b, a retired bucket, that holds p, if one does.
+func (b *bucket) forget(p *tnode) {
+	for i := range b.slot {
+		if b.slot[i].Load() == p {
+			b.slot[i].Store(nil)
+			return
+		}
+	}
+}
+
 // empty reports whether every slot of b is free.
 func (b *bucket) empty() bool {
 	for i := range b.slot {
@@ -424,6 +490,18 @@ func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner)
 			}
 		}
 		path[i-1].Store(nil)
+		if r := n.retired; r != nil {
+			n.retired = nil
+			if r.empty() && len(t.spare) < maxSpare {
+				t.spare = append(t.spare, r)
+			}
+		}
+		// nodes[1] hangs from the root, and shift0 picks its children;
+		// each level below takes trieBits fewer.
+		spare := &t.spareInner[(shift0-(i-1)*trieBits)/trieBits]
+		if len(*spare) < maxSpareInner {
+			*spare = append(*spare, n)
+		}
 	}
 }
 
