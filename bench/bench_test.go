@@ -3,6 +3,8 @@ package bench_test
 import (
 	"flag"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,9 +99,20 @@ func TestBenchmarkMetrics(t *testing.T) {
 	setBenchtime(t, "64x")
 	for _, bounded := range []bool{false, true} {
 		for _, impl := range bench.MissImpls(bounded) {
-			r := testing.Benchmark(func(b *testing.B) { bench.Misses(b, impl, 1000) })
-			if got := r.Extra["max-ns/miss"]; r.N != 64 || got <= 0 || got > float64(r.T.Nanoseconds()) {
-				t.Errorf("Misses %s (bounded %v): N = %d, max-ns/miss = %v, want 64 and in (0, %d]", impl.Name, bounded, r.N, got, r.T.Nanoseconds())
+			for _, gcOff := range []bool{false, true} {
+				misses := bench.Misses
+				if gcOff {
+					misses = bench.MissesGCOff
+				}
+				gcBefore := debug.SetGCPercent(100)
+				debug.SetGCPercent(gcBefore)
+				r := testing.Benchmark(func(b *testing.B) { misses(b, impl, 1000) })
+				if got := r.Extra["max-ns/miss"]; r.N != 64 || got <= 0 || got > float64(r.T.Nanoseconds()) {
+					t.Errorf("Misses %s (bounded %v, GC off %v): N = %d, max-ns/miss = %v, want 64 and in (0, %d]", impl.Name, bounded, gcOff, r.N, got, r.T.Nanoseconds())
+				}
+				if after := debug.SetGCPercent(gcBefore); after != gcBefore {
+					t.Errorf("Misses %s (GC off %v) left GOGC at %d, want %d", impl.Name, gcOff, after, gcBefore)
+				}
 			}
 		}
 	}
@@ -167,6 +180,12 @@ func BenchmarkMisses(b *testing.B) {
 					bench.Misses(b, impl, n)
 				})
 			}
+		}
+		n := slices.Max(bench.MissEntries())
+		for _, impl := range bench.MissImpls(bounded) {
+			b.Run("bound="+bound+"/entries="+bench.FormatCount(n)+"/gc=off/cache="+impl.Name, func(b *testing.B) {
+				bench.MissesGCOff(b, impl, n)
+			})
 		}
 	}
 }

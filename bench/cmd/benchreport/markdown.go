@@ -198,6 +198,22 @@ func (r *report) missTables(b *strings.Builder) {
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
+		n := r.missLargest()
+		fmt.Fprintf(b, "Slowest single miss at N = %s with the garbage collector off while the misses are timed "+
+			"(on while the cache is filled): the cache's own work, without the collector's pauses and scheduling:", bench.FormatCount(n))
+		for i, impl := range bench.MissImpls(bounded) {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			s := r.results[caseKey{sectionMisses, missGroup(bounded, n) + gcOffGroup, r.maxProcs, impl.Name}]
+			if !ok(s) {
+				fmt.Fprintf(b, "%s %s failed", sep, escape(impl.Label))
+				continue
+			}
+			fmt.Fprintf(b, "%s %s %s", sep, escape(impl.Label), formatNs(s.extra["max-ns/miss"]))
+		}
+		b.WriteString(".\n\n")
 	}
 }
 

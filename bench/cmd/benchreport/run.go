@@ -133,6 +133,14 @@ func (r *report) cases() [][]benchCase {
 			}
 			groups = append(groups, g)
 		}
+		if n := r.missLargest(); n > 0 {
+			var g []benchCase
+			for _, impl := range bench.MissImpls(bounded) {
+				g = append(g, benchCase{caseKey{sectionMisses, missGroup(bounded, n) + gcOffGroup, r.maxProcs, impl.Name},
+					func(b *testing.B) { bench.MissesGCOff(b, impl, n) }})
+			}
+			groups = append(groups, g)
+		}
 	}
 	for _, n := range r.entryCounts {
 		var g []benchCase
@@ -163,6 +171,19 @@ func missGroup(bounded bool, n int) string {
 		bound = "size"
 	}
 	return "bound=" + bound + "/entries=" + bench.FormatCount(n)
+}
+
+// gcOffGroup ends the group of MissesGCOff, which is measured at the
+// largest number of entries only.
+const gcOffGroup = "/gc=off"
+
+// missLargest returns the largest number of entries of the miss tables, or
+// 0 if there are none.
+func (r *report) missLargest() int {
+	if len(r.missEntries) == 0 {
+		return 0
+	}
+	return slices.Max(r.missEntries)
 }
 
 func memoryGroup(n int) string { return "entries=" + bench.FormatCount(n) }
