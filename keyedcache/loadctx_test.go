@@ -48,12 +48,12 @@ func TestMissAllocatesNoLoad(t *testing.T) {
 			// The entry, a slab of 256 contexts every 256 misses, and,
 			// while the trie under a cache at its bound takes its shape
 			// (the first phase at 1024, 1.04), the nodes of its splits;
-			// after that the table reuses its nodes (1.004). 1.05 allows
-			// for those, and not for a second allocation in 20 misses.
+			// after that the table reuses its nodes (1.004). 1.06 allows
+			// for those, and not for a second allocation in 17 misses.
 			// Unbounded, the table grows too, by about 20 bytes an entry.
 			allocs := float64(after.Mallocs-before.Mallocs) / n
 			t.Logf("opts %+v, %v: %.3f allocations per miss", opts, ctx, allocs)
-			if opts != nil && allocs > 1.05 {
+			if opts != nil && allocs > 1.06 {
 				t.Errorf("a miss with %v allocates %.3f times, want 1 (the entry)", ctx, allocs)
 			}
 			// 80 + 16, and the table's nodes: at the bound, the buckets
