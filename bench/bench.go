@@ -41,6 +41,10 @@ type Impl struct {
 	Name    string // short name used in benchmark paths, such as "otter"
 	Label   string // name shown in reports, such as "otter v2"
 	Bounded bool   // whether the cache keeps at most a given number of entries
+	// Seeded says that the cache's hit ratios depend on a hash seed that
+	// each new cache draws at random: [CompareTraces] replays each row
+	// through TraceSeeds caches of it and keeps the median.
+	Seeded bool
 
 	// New returns an empty cache that builds missing values with load. A
 	// bounded cache holds at most size entries; an unbounded one ignores size.

@@ -396,6 +396,40 @@ func TestCompareTracesError(t *testing.T) {
 	}
 }
 
+// TestCompareTracesSeeded: a Seeded policy is replayed through TraceSeeds
+// caches, and its figure is their median. The fake policy's n-th cache is
+// bounded at n entries (1, 2, ...), so that each cache hits differently;
+// the three-entry one is the median, as a plain replay at size 3 shows.
+func TestCompareTracesSeeded(t *testing.T) {
+	var made atomic.Int32
+	lru := TracePolicies()[2]
+	seeded := Impl{Name: "seeded", Label: "seeded", Bounded: true, Seeded: true,
+		New: func(_ int, load LoadFunc) (Cache, error) { return lru.New(int(made.Add(1)), load) }}
+	rows := ShortTraceRows()[:1]
+	tt, err := CompareTraces(TraceDir, rows, []Impl{seeded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := tt.Seeds[0][0]
+	if len(runs) != TraceSeeds || !slices.IsSorted(runs) || runs[0] == runs[TraceSeeds-1] {
+		t.Fatalf("Seeds = %v, want %d sorted, distinct hit ratios", runs, TraceSeeds)
+	}
+	tr, err := LoadTrace(TraceDir, rows[0].Trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ReplayTrace(lru, tr, TraceSeeds/2+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tt.Ratios[0][0]; got != want || got != runs[TraceSeeds/2] {
+		t.Errorf("Ratios = %v, want the median %v (seeds %v)", got, want, runs)
+	}
+	if n := int64(len(tr.Requests)) * TraceSeeds; tt.Requests != n {
+		t.Errorf("Requests = %d, want %d", tt.Requests, n)
+	}
+}
+
 func TestFormatCount(t *testing.T) {
 	for n, want := range map[int]string{1000: "1e3", 1_000_000: "1e6", 10: "1e1", 1: "1", 2000: "2000", 512: "512"} {
 		if got := FormatCount(n); got != want {

@@ -34,14 +34,17 @@
 //   - [Misses]: the cost of a miss (a key never requested, built and added)
 //     in a cache holding [MissEntries] live values, from 1e3 to 1e6, unbounded
 //     and bounded at that size ([MissImpls]), with the slowest single miss
-//     as the "max-ns/miss" metric.
+//     as the "max-ns/miss" metric; [MissesGCOff] is the same with the
+//     garbage collector off while the misses are timed.
 //   - [EntryBytes]: the live heap a cache adds per entry, keys and values
 //     excluded, as the "B/entry" metric ([MemoryImpls], [EntryCounts]).
 //   - [CompareTraces]: hit ratios of [TracePolicies] (keyedcache's LRU and
 //     TinyLFU, golang-lru's LRU, 2Q and ARC, otter) replaying the ARC and
 //     LIRS traces in [TraceDir] single-threaded at the sizes of [TraceRows];
-//     [ReplayTrace] replays one. The traces are parsed once per process
-//     ([LoadTrace]).
+//     [ReplayTrace] replays one. A policy whose hit ratios depend on a
+//     hash seed drawn per cache (Impl.Seeded: TinyLFU) is replayed through
+//     [TraceSeeds] caches, and the median reported. The traces are parsed
+//     once per process ([LoadTrace]).
 //
 // # Running
 //

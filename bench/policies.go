@@ -16,7 +16,7 @@ import (
 func TracePolicies() []Impl {
 	return []Impl{
 		{Name: "keyedcache-lru", Label: "keyedcache LRU", Bounded: true, New: newBoundedKeyedCache},
-		{Name: "keyedcache-tinylfu", Label: "keyedcache TinyLFU", Bounded: true, New: newTinyLFUKeyedCache},
+		{Name: "keyedcache-tinylfu", Label: "keyedcache TinyLFU", Bounded: true, Seeded: true, New: newTinyLFUKeyedCache},
 		{Name: "lru", Label: "golang-lru LRU", Bounded: true, New: newLRU},
 		{Name: "2q", Label: "golang-lru 2Q", Bounded: true, New: new2Q},
 		{Name: "arc", Label: "golang-lru ARC", Bounded: true, New: newARC},

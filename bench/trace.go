@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,26 +186,35 @@ func ShortTraceRows() []TraceRow {
 	return rows
 }
 
+// TraceSeeds is how many caches of a Seeded policy [CompareTraces] replays
+// each row through.
+const TraceSeeds = 5
+
 // A TraceTable holds the hit ratios of policies over trace rows.
 type TraceTable struct {
 	Policies []Impl      // the columns
 	Rows     []TraceRow  // the rows
-	Ratios   [][]float64 // Ratios[row][policy], a hit ratio in [0, 1]; NaN where the replay failed
-	Means    []float64   // Means[policy], the mean of its column over the rows; NaN if a replay failed
-	Errors   []error     // Errors[policy], the first error of the policy's replays, or nil
-	Requests int64       // the requests replayed, summed over rows and policies
+	Ratios   [][]float64 // Ratios[row][policy], a hit ratio in [0, 1] (for a Seeded policy, the median of its caches); NaN where a replay failed
+	// Seeds[row][policy] holds, for a Seeded policy, the hit ratios of its
+	// TraceSeeds caches in increasing order; nil for the others.
+	Seeds    [][][]float64
+	Means    []float64 // Means[policy], the mean of its column over the rows; NaN if a replay failed
+	Errors   []error   // Errors[policy], the first error of the policy's replays, or nil
+	Requests int64     // the requests replayed, summed over rows and policies
 }
 
 // CompareTraces replays every row through every policy, reading the
-// traces from dir. Each replay runs in one goroutine; up to GOMAXPROCS
-// replays run at once. It returns an error only if a trace cannot be read;
-// a policy whose cache fails (or cannot be built) has NaN ratios and its
-// first error in Errors.
+// traces from dir: once, or for a Seeded policy through TraceSeeds caches,
+// whose median it reports. Each replay runs in one goroutine; up to
+// GOMAXPROCS replays run at once. It returns an error only if a trace
+// cannot be read; a policy whose cache fails (or cannot be built) has NaN
+// ratios and its first error in Errors.
 func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, error) {
 	tt := &TraceTable{
 		Policies: policies,
 		Rows:     rows,
 		Ratios:   make([][]float64, len(rows)),
+		Seeds:    make([][][]float64, len(rows)),
 		Means:    make([]float64, len(policies)),
 		Errors:   make([]error, len(policies)),
 	}
@@ -216,6 +226,7 @@ func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, e
 		}
 		traces[r] = t
 		tt.Ratios[r] = make([]float64, len(policies))
+		tt.Seeds[r] = make([][]float64, len(policies))
 	}
 
 	errs := make([][]error, len(rows)) // errs[row][policy]
@@ -225,11 +236,29 @@ func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, e
 		wg.Go(func() {
 			for job := range jobs {
 				r, p := job[0], job[1]
-				hr, err := ReplayTrace(policies[p], traces[r], rows[r].Size)
-				if err != nil {
-					hr = math.NaN()
+				if !policies[p].Seeded {
+					hr, err := ReplayTrace(policies[p], traces[r], rows[r].Size)
+					if err != nil {
+						hr = math.NaN()
+					}
+					tt.Ratios[r][p], errs[r][p] = hr, err
+					continue
 				}
-				tt.Ratios[r][p], errs[r][p] = hr, err
+				runs := make([]float64, 0, TraceSeeds)
+				var err error
+				for range TraceSeeds {
+					var hr float64
+					if hr, err = ReplayTrace(policies[p], traces[r], rows[r].Size); err != nil {
+						break
+					}
+					runs = append(runs, hr)
+				}
+				if err != nil {
+					tt.Ratios[r][p], errs[r][p] = math.NaN(), err
+					continue
+				}
+				slices.Sort(runs)
+				tt.Ratios[r][p], tt.Seeds[r][p] = runs[TraceSeeds/2], runs
 			}
 		})
 	}
@@ -250,7 +279,11 @@ func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, e
 				tt.Errors[p] = fmt.Errorf("%s at %d entries: %w", row.Trace, row.Size, err)
 			}
 			if errs[r][p] == nil {
-				tt.Requests += int64(len(traces[r].Requests))
+				n := int64(len(traces[r].Requests))
+				if policies[p].Seeded {
+					n *= TraceSeeds
+				}
+				tt.Requests += n
 			}
 		}
 		tt.Means[p] = sum / float64(len(rows))

@@ -132,7 +132,7 @@ func (r *report) mixedTable(b *strings.Builder) {
 				fmt.Fprintf(b, "| %s | %d | failed | failed | failed | failed |\n", escape(impl.Label), p)
 				continue
 			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %.2f | %s |\n", escape(impl.Label), p,
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %.3f | %s |\n", escape(impl.Label), p,
 				formatNs(s.ns), formatFloat(s.allocs), s.extra["allocs/miss"], formatPercent(s.extra["hit-ratio"]))
 		}
 	}
@@ -282,6 +282,21 @@ func (r *report) traceTable(b *strings.Builder) {
 		fmt.Fprintf(b, " **%s** |", cell(tt.Means[p]))
 	}
 	b.WriteString("\n\n")
+	for p, impl := range tt.Policies {
+		if !impl.Seeded || tt.Errors[p] != nil {
+			continue
+		}
+		wide, lo, hi := -1, 0.0, 0.0
+		for i := range tt.Rows {
+			runs := tt.Seeds[i][p]
+			if d := runs[len(runs)-1] - runs[0]; wide < 0 || d > hi-lo {
+				wide, lo, hi = i, runs[0], runs[len(runs)-1]
+			}
+		}
+		fmt.Fprintf(b, "%s draws a hash seed for each cache, and its hit ratios move with it: each of its "+
+			"figures is the median of %d caches. The widest spread was on %s at %d: %s to %s.\n\n",
+			escape(impl.Label), bench.TraceSeeds, tt.Rows[wide].Trace, tt.Rows[wide].Size, cell(lo), cell(hi))
+	}
 	for p, err := range tt.Errors {
 		if err != nil {
 			fmt.Fprintf(b, "%s did not run: %s.\n\n", escape(tt.Policies[p].Label), escape(err.Error()))
