@@ -238,14 +238,7 @@ func TestDeletedEntriesAreFreedBesideLiveOnes(t *testing.T) {
 		v, _ := c.Get(ctx, k)
 		ws = append(ws, weak.Make(v))
 	}
-	retired := 0
-	c.mu.Lock()
-	walkInner(&c.tab, func(n *inner) {
-		if n.retired != nil {
-			retired++
-		}
-	})
-	c.mu.Unlock()
+	retired := countRetired(c)
 	if retired == 0 {
 		t.Fatal("4000 keys made no split that retired a bucket: the test tests nothing")
 	}
@@ -361,6 +354,19 @@ func TestTableRetiredBucketsInvariants(t *testing.T) {
 	if reused == 0 {
 		t.Errorf("no bucket that a split replaced was reused in 20000 steps")
 	}
+}
+
+// countRetired returns the number of retired buckets in c's table.
+func countRetired[K comparable, V any](c *KeyedCache[K, V]) int {
+	retired := 0
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	walkInner(&c.tab, func(n *inner) {
+		if n.retired != nil {
+			retired++
+		}
+	})
+	return retired
 }
 
 // walkInner calls f for every inner node of t, under the cache's mu.

@@ -554,15 +554,7 @@ func TestReview10RemovedValuesReleasedAmidRetiredBuckets(t *testing.T) {
 					c.Get(ctx, k)
 				}
 				if step%1000 == 999 {
-					retired := 0
-					c.mu.Lock()
-					walkInner(&c.tab, func(n *inner) {
-						if n.retired != nil {
-							retired++
-						}
-					})
-					c.mu.Unlock()
-					maxRetired = max(maxRetired, retired)
+					maxRetired = max(maxRetired, countRetired(c))
 					r10Released(t, gone)
 					for k, v := range vals {
 						if got, ok := c.Peek(k); !ok || got != v {

@@ -129,10 +129,7 @@ const (
 
 // newBucketLocked returns an empty bucket, a spare one if there is one.
 func (t *table[K, V]) newBucketLocked() *bucket {
-	if n := len(t.spare); n > 0 {
-		b := t.spare[n-1]
-		t.spare[n-1] = nil
-		t.spare = t.spare[:n-1]
+	if b := popSpare(&t.spare); b != nil {
 		return b
 	}
 	return &bucket{tnode: tnode{kindBucket}}
@@ -141,14 +138,29 @@ func (t *table[K, V]) newBucketLocked() *bucket {
 // newInnerLocked returns an empty inner node whose children shift picks, a
 // spare one if there is one.
 func (t *table[K, V]) newInnerLocked(shift int) *inner {
-	spare := &t.spareInner[shift/trieBits]
-	if n := len(*spare); n > 0 {
-		in := (*spare)[n-1]
-		(*spare)[n-1] = nil
-		*spare = (*spare)[:n-1]
+	if in := popSpare(&t.spareInner[shift/trieBits]); in != nil {
 		return in
 	}
 	return &inner{tnode: tnode{kindInner}}
+}
+
+// popSpare takes the last node off *spare, or returns nil if it is empty.
+func popSpare[T any](spare *[]*T) *T {
+	n := len(*spare)
+	if n == 0 {
+		return nil
+	}
+	x := (*spare)[n-1]
+	(*spare)[n-1] = nil
+	*spare = (*spare)[:n-1]
+	return x
+}
+
+// keepSpare adds x, an emptied node, to *spare, unless it holds limit already.
+func keepSpare[T any](spare *[]*T, x *T, limit int) {
+	if len(*spare) < limit {
+		*spare = append(*spare, x)
+	}
 }
 
 const (
@@ -417,9 +429,7 @@ func (t *table[K, V]) deleteLocked(e *entry[K, V]) {
 				}
 				if detach(&b.slot[i], e) && b.empty() {
 					slot.Store(nil)
-					if len(t.spare) < maxSpare {
-						t.spare = append(t.spare, b)
-					}
+					keepSpare(&t.spare, b, maxSpare)
 					t.pruneLocked(path[:depth+1], nodes[:depth+1])
 				}
 				return
@@ -492,16 +502,13 @@ func (t *table[K, V]) pruneLocked(path []*atomic.Pointer[tnode], nodes []*inner)
 		path[i-1].Store(nil)
 		if r := n.retired; r != nil {
 			n.retired = nil
-			if r.empty() && len(t.spare) < maxSpare {
-				t.spare = append(t.spare, r)
+			if r.empty() {
+				keepSpare(&t.spare, r, maxSpare)
 			}
 		}
 		// nodes[1] hangs from the root, and shift0 picks its children;
 		// each level below takes trieBits fewer.
-		spare := &t.spareInner[(shift0-(i-1)*trieBits)/trieBits]
-		if len(*spare) < maxSpareInner {
-			*spare = append(*spare, n)
-		}
+		keepSpare(&t.spareInner[(shift0-(i-1)*trieBits)/trieBits], n, maxSpareInner)
 	}
 }
 
