@@ -88,10 +88,10 @@ func misses(b *testing.B, impl Impl, entries int, gcOff bool) {
 		runtime.GC()
 		gcPercent := debug.SetGCPercent(-1)
 		defer debug.SetGCPercent(gcPercent)
-		inner := fill
+		fillGCOn := fill
 		fill = func() {
 			debug.SetGCPercent(gcPercent)
-			inner()
+			fillGCOn()
 			runtime.GC()
 			debug.SetGCPercent(-1)
 		}

@@ -236,17 +236,9 @@ func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, e
 		wg.Go(func() {
 			for job := range jobs {
 				r, p := job[0], job[1]
-				if !policies[p].Seeded {
-					hr, err := ReplayTrace(policies[p], traces[r], rows[r].Size)
-					if err != nil {
-						hr = math.NaN()
-					}
-					tt.Ratios[r][p], errs[r][p] = hr, err
-					continue
-				}
-				runs := make([]float64, 0, TraceSeeds)
+				runs := make([]float64, 0, replays(policies[p]))
 				var err error
-				for range TraceSeeds {
+				for range cap(runs) {
 					var hr float64
 					if hr, err = ReplayTrace(policies[p], traces[r], rows[r].Size); err != nil {
 						break
@@ -258,7 +250,10 @@ func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, e
 					continue
 				}
 				slices.Sort(runs)
-				tt.Ratios[r][p], tt.Seeds[r][p] = runs[TraceSeeds/2], runs
+				tt.Ratios[r][p] = runs[len(runs)/2]
+				if policies[p].Seeded {
+					tt.Seeds[r][p] = runs
+				}
 			}
 		})
 	}
@@ -279,16 +274,21 @@ func CompareTraces(dir string, rows []TraceRow, policies []Impl) (*TraceTable, e
 				tt.Errors[p] = fmt.Errorf("%s at %d entries: %w", row.Trace, row.Size, err)
 			}
 			if errs[r][p] == nil {
-				n := int64(len(traces[r].Requests))
-				if policies[p].Seeded {
-					n *= TraceSeeds
-				}
-				tt.Requests += n
+				tt.Requests += int64(replays(policies[p]) * len(traces[r].Requests))
 			}
 		}
 		tt.Means[p] = sum / float64(len(rows))
 	}
 	return tt, nil
+}
+
+// replays returns how many caches of impl CompareTraces replays a row
+// through.
+func replays(impl Impl) int {
+	if impl.Seeded {
+		return TraceSeeds
+	}
+	return 1
 }
 
 // Column returns the index of the policy named name in tt.Policies, or -1.
