@@ -42,6 +42,11 @@ type Node struct {
 	Hash uint64
 
 	queue uint8
+	// sat is the sketch's epoch in which the policy found Hash's counters
+	// saturated, or 0: until the next aging, a hit need not count it. The
+	// epoch wraps after 2^32 agings; a node that sleeps through exactly that
+	// many misses one count, which only the frequency estimate can notice.
+	sat uint32
 }
 
 // Policy is a window TinyLFU eviction policy for at most a fixed number of
@@ -139,7 +144,7 @@ func (p *Policy) Access(n *Node) {
 	} else if !p.move(n) {
 		return
 	}
-	p.count(n.Hash)
+	p.countNode(n)
 	p.adapt()
 }
 
@@ -178,6 +183,18 @@ func (p *Policy) count(hash uint64) {
 	p.simulate(hash, m)
 }
 
+// countNode is count for n's hash, skipping the sketch while n's counters
+// are known to be saturated (Node.sat), where the increment would change
+// nothing.
+func (p *Policy) countNode(n *Node) {
+	m := mix(n.Hash)
+	if n.sat != p.sketch.epoch && !p.sketch.increment(m) {
+		n.sat = p.sketch.epoch
+	}
+	p.observe(n.Hash)
+	p.simulate(n.Hash, m)
+}
+
 // Add inserts n, not yet in the policy, whose key hashes to n.Hash, at the
 // most recently used end of the window, and counts it in the key's
 // frequency. If the policy then holds more than its capacity, Add removes
@@ -190,7 +207,8 @@ func (p *Policy) Add(n *Node) (evicted *Node) {
 	if n.queue != inNone {
 		panic("tinylfu: Add of a node already in a policy")
 	}
-	p.count(n.Hash)
+	n.sat = 0 // the node may have held another key
+	p.countNode(n)
 	n.queue = inWindow
 	p.window.PushBack(n)
 

@@ -265,3 +265,66 @@ func add(p *Policy, n *Node, hash uint64) *Node {
 func ownerOf(nodes []Node, n *Node) int {
 	return int((uintptr(unsafe.Pointer(n)) - uintptr(unsafe.Pointer(&nodes[0]))) / unsafe.Sizeof(nodes[0]))
 }
+
+// TestSaturatedSkipChangesNothing drives a policy with a skewed workload
+// and, beside it, a sketch that counts every request, as a policy without
+// Node.sat would. The two sketches must stay identical: a node skips only
+// increments that would change nothing. The workload must also make nodes
+// skip, across several agings, for the check to mean anything.
+func TestSaturatedSkipChangesNothing(t *testing.T) {
+	for _, capacity := range []int{16, 600} { // without sims, and with
+		rng := rand.New(rand.NewPCG(uint64(capacity), 7))
+		zipf := rand.NewZipf(rng, 1.2, 1, uint64(8*capacity))
+		nodes := make([]Node, 8*capacity+1)
+		owner := map[*Node]bool{}
+		adds := make([]int, len(nodes))
+		p := New(capacity)
+		var shadow sketch
+		shadow.init(capacity)
+		skipped, ages := 0, 0
+		for step := 0; step < 200000; step++ {
+			i := int(zipf.Uint64())
+			n := &nodes[i]
+			epoch := p.sketch.epoch
+			switch {
+			case step%50 == 49:
+				h := rng.Uint64()
+				p.RecordMiss(h)
+				shadow.increment(mix(h))
+			case owner[n]:
+				if n.sat == p.sketch.epoch {
+					skipped++
+				}
+				p.Access(n)
+				shadow.increment(mix(n.Hash))
+			default:
+				// Nodes share hashes, and a node comes back with another
+				// hash each time: its mark must not carry over.
+				ev := add(p, n, uint64((i+7*adds[i])%(6*capacity)))
+				adds[i]++
+				shadow.increment(mix(n.Hash))
+				owner[n] = true
+				if ev != nil {
+					delete(owner, ev)
+				}
+			}
+			if p.sketch.epoch != epoch {
+				ages++
+			}
+			if p.sketch.size != shadow.size || p.sketch.epoch != shadow.epoch {
+				t.Fatalf("capacity %d, step %d: size %d epoch %d, want %d, %d", capacity, step, p.sketch.size, p.sketch.epoch, shadow.size, shadow.epoch)
+			}
+			if step%1000 == 0 || step == 199999 {
+				for j := range shadow.table {
+					if p.sketch.table[j] != shadow.table[j] {
+						t.Fatalf("capacity %d, step %d: sketch word %d is %#x, want %#x", capacity, step, j, p.sketch.table[j], shadow.table[j])
+					}
+				}
+			}
+		}
+		t.Logf("capacity %d: %d increments skipped, %d agings", capacity, skipped, ages)
+		if skipped < 1000 || ages < 3 {
+			t.Fatalf("capacity %d: %d increments skipped over %d agings; the workload does not test the skip", capacity, skipped, ages)
+		}
+	}
+}

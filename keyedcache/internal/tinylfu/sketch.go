@@ -9,11 +9,17 @@ import "math/bits"
 // sampleSize increments that changed some counter, every counter is halved:
 // the history ages, and keys that were popular long ago lose to keys popular
 // now.
+//
+// Between two agings a counter only grows, so once the four counters of a
+// hash are saturated, incrementing them again changes nothing until the next
+// aging. epoch numbers the agings, so that a Node can remember that its
+// counters were saturated (Node.sat) and skip those increments.
 type sketch struct {
 	table      []uint64
 	blockMask  uint64
 	size       uint64
 	sampleSize uint64
+	epoch      uint32 // advanced by age; never 0
 }
 
 const (
@@ -32,6 +38,7 @@ func (s *sketch) init(capacity int) {
 	s.blockMask = n/8 - 1
 	s.sampleSize = 10 * uint64(capacity)
 	s.size = 0
+	s.epoch = 1
 }
 
 // mix spreads the bits of a hash that the owner computed, in case it is weak
@@ -61,18 +68,21 @@ func (s *sketch) frequency(h uint64) uint64 {
 	return f
 }
 
-// increment records an occurrence of a hash whose mix is m.
-func (s *sketch) increment(m uint64) {
+// increment records an occurrence of a hash whose mix is m. It reports
+// false if that changed nothing, all four counters being saturated.
+func (s *sketch) increment(m uint64) bool {
 	block := (m & s.blockMask) << 3
 	t := s.table[block : block+8 : block+8]
 	c := m >> 32
-	s.size += incrementIn(&t[c&1], c>>1&15) |
+	changed := incrementIn(&t[c&1], c>>1&15) |
 		incrementIn(&t[2+c>>8&1], c>>9&15) |
 		incrementIn(&t[4+c>>16&1], c>>17&15) |
 		incrementIn(&t[6+c>>24&1], c>>25&15)
+	s.size += changed
 	if s.size >= s.sampleSize {
 		s.age()
 	}
+	return changed != 0
 }
 
 // incrementIn adds one to counter j of *w unless it is saturated, and
@@ -94,4 +104,7 @@ func (s *sketch) age() {
 		s.table[i] = (w >> 1) & resetMask
 	}
 	s.size = (s.size - uint64(odd)>>2) >> 1
+	if s.epoch++; s.epoch == 0 {
+		s.epoch = 1
+	}
 }
