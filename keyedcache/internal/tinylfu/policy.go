@@ -17,8 +17,12 @@ const (
 	transfersPerOp = 8
 	// choiceMargin is the margin, in standard deviations of its hits
 	// (counted as a Poisson variable), by which a sim must beat the sim of
-	// the window chosen last to move the window to its size.
-	choiceMargin = 2
+	// the window chosen last to move the window to its size. Seven sims
+	// compete with the one chosen last at each choice, and a window moved
+	// wrongly stays for a whole period, so one sim ahead by chance must
+	// rarely move it: at three deviations, about one choice in a hundred
+	// where all the sims are equal (two let about one in seven through).
+	choiceMargin = 3
 )
 
 // Queues a node can be in.
