@@ -46,6 +46,9 @@ type Node struct {
 	Hash uint64
 
 	queue uint8
+	// sampled says that Hash is in the sims' sample (simulate), as Add
+	// found it.
+	sampled bool
 	// sat is the sketch's epoch in which the policy found Hash's counters
 	// saturated, or 0: until the next aging, a hit need not count it. The
 	// epoch wraps after 2^32 agings; a node that sleeps through exactly that
@@ -189,14 +192,16 @@ func (p *Policy) count(hash uint64) {
 
 // countNode is count for n's hash, skipping the sketch while n's counters
 // are known to be saturated (Node.sat), where the increment would change
-// nothing.
+// nothing. A hit on a node whose counters are saturated, and whose hash is
+// not in the sims' sample, does not even mix its hash.
 func (p *Policy) countNode(n *Node) {
-	m := mix(n.Hash)
-	if n.sat != p.sketch.epoch && !p.sketch.increment(m) {
+	if n.sat != p.sketch.epoch && !p.sketch.increment(mix(n.Hash)) {
 		n.sat = p.sketch.epoch
 	}
 	p.observe(n.Hash)
-	p.simulate(n.Hash, m)
+	if n.sampled {
+		p.replay(n.Hash)
+	}
 }
 
 // Add inserts n, not yet in the policy, whose key hashes to n.Hash, at the
@@ -211,7 +216,9 @@ func (p *Policy) Add(n *Node) (evicted *Node) {
 	if n.queue != inNone {
 		panic("tinylfu: Add of a node already in a policy")
 	}
-	n.sat = 0 // the node may have held another key
+	// The node may have held another key.
+	n.sat = 0
+	n.sampled = p.inSample(mix(n.Hash))
 	p.countNode(n)
 	n.queue = inWindow
 	p.window.PushBack(n)
@@ -443,9 +450,14 @@ func (p *Policy) shrinkWindow() {
 // in their sample. Without sims, simMask keeps every hash but those with 24
 // zero bits out of the sample, and replay checks for sims.
 func (p *Policy) simulate(hash, m uint64) {
-	if m>>40&p.simMask == 0 {
+	if p.inSample(m) {
 		p.replay(hash)
 	}
+}
+
+// inSample reports whether the hash whose mix is m is in the sims' sample.
+func (p *Policy) inSample(m uint64) bool {
+	return m>>40&p.simMask == 0
 }
 
 // replay replays a request for hash, one of the sample, in the sims, and at
