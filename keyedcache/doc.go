@@ -140,7 +140,9 @@
 // Choose it for a general-purpose cache where some keys are asked for far
 // more than others, or where scans and loops occur: it keeps more hits than
 // LRU on such traces (the trace tests pin its figures). It gives up the
-// exact LRU order and costs more per miss. Under it, Keys and All list the
+// exact LRU order, and costs more per miss and a little more per hit (a hit
+// is also counted in the sketch, unless the key's counts are already at
+// their ceiling). Under it, Keys and All list the
 // window, then the probation segment, then the protected segment, each least
 // recently used first. For a keyed singleton of clients and pools, LRU is
 // usually the right choice.
