@@ -53,8 +53,10 @@
 // counts when its node leaves. Between two agings a counter only grows, so
 // a hit on a node whose four counters were found saturated since the last
 // aging skips them (the node keeps the sketch's count of agings when it
-// finds them so): the sketch stays what it would be if every hit counted,
-// and a hit on a popular key touches no counter. A doorkeeper (a Bloom filter in front of the
+// finds them so, and the marks are cleared when that count wraps): the
+// sketch stays what it would be if every hit counted, and once a popular
+// key's counters are found saturated, its hits touch no counter until the
+// next aging. A doorkeeper (a Bloom filter in front of the
 // sketch) was tried and left out: with an earlier adaptation of the window
 // it lowered the hit ratio on most test traces.
 //
@@ -78,8 +80,8 @@
 // between window and main space to get there. Without a margin, near ties
 // decided by the sample's chance moved the window of P3 at 131072 to 70%
 // of the cache for a million requests, for four hash seeds in five. With
-// twice the square root, which lets about one choice in seven through
-// where seven sims compete with the one chosen and all are equal, it still
+// twice the square root, which moves the window in one choice in 5 to 10
+// where all eight sims are equal (one in 35 to 45 at three times), it still
 // did for two seeds in sixteen, and those seeds lost four points (45.2 and
 // 45.5%); with three times, none did, at the cost of one seed in sixteen
 // on OLTP at 15000 moving its window a period later (64.96% instead of

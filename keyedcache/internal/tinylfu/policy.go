@@ -20,8 +20,10 @@ const (
 	// the window chosen last to move the window to its size. Seven sims
 	// compete with the one chosen last at each choice, and a window moved
 	// wrongly stays for a whole period, so one sim ahead by chance must
-	// rarely move it: at three deviations, about one choice in a hundred
-	// where all the sims are equal (two let about one in seven through).
+	// rarely move it. Where all eight sims are equal (modelled with Poisson
+	// hits, halved after each choice as replay does), three deviations
+	// move the window in about one choice in 35 to 45, two in one in 5 to
+	// 10.
 	choiceMargin = 3
 )
 
@@ -50,9 +52,9 @@ type Node struct {
 	// found it.
 	sampled bool
 	// sat is the sketch's epoch in which the policy found Hash's counters
-	// saturated, or 0: until the next aging, a hit need not count it. The
-	// epoch wraps after 2^32 agings; a node that sleeps through exactly that
-	// many misses one count, which only the frequency estimate can notice.
+	// saturated, or 0: until the next aging, a hit need not count it. When
+	// the epoch wraps, after 2^32-1 agings, the policy clears every node's
+	// mark (clearMarks), so that no mark of an old epoch matches again.
 	sat uint32
 }
 
@@ -106,6 +108,7 @@ func New(capacity int) *Policy {
 	p.windowMax = max(1, int(initialWindow*float64(capacity)))
 	p.setProtectedMax()
 	p.sketch.init(capacity)
+	p.sketch.onWrap = p.clearMarks
 	p.rng = 0x9e3779b97f4a7c15 ^ uint64(capacity)
 	p.simMask = 1<<24 - 1 // no sims: see simulate
 	if capacity < adaptMin {
@@ -170,6 +173,17 @@ func (p *Policy) move(n *Node) bool {
 		return false
 	}
 	return true
+}
+
+// clearMarks clears the saturation mark of every node in the policy, when
+// the sketch's epoch wraps: in time proportional to the capacity, once per
+// 2^32-1 agings (each of which takes that time too).
+func (p *Policy) clearMarks() {
+	for _, l := range [...]*List{&p.window, &p.probation, &p.protected} {
+		for n := l.root.next; n != &l.root; n = n.next {
+			n.sat = 0
+		}
+	}
 }
 
 // RecordMiss counts a request for an absent key whose hash is hash, in the

@@ -20,6 +20,9 @@ type sketch struct {
 	size       uint64
 	sampleSize uint64
 	epoch      uint32 // advanced by age; never 0
+	// onWrap, if not nil, is called when the epoch comes back to 1, after
+	// 2^32-1 agings: the owner of the marks must then clear them.
+	onWrap func()
 }
 
 const (
@@ -106,5 +109,8 @@ func (s *sketch) age() {
 	s.size = (s.size - uint64(odd)>>2) >> 1
 	if s.epoch++; s.epoch == 0 {
 		s.epoch = 1
+		if s.onWrap != nil {
+			s.onWrap()
+		}
 	}
 }
