@@ -154,7 +154,15 @@ func (p *Policy) Access(n *Node) {
 	} else if !p.move(n) {
 		return
 	}
-	p.countNode(n)
+	// countNode, written out for the path of every hit: a hit on a popular
+	// key skips the sketch and makes no call.
+	if n.sat != p.sketch.epoch {
+		p.countSketch(n)
+	}
+	p.observe(n.Hash)
+	if n.sampled {
+		p.replay(n.Hash)
+	}
 	p.adapt()
 }
 
@@ -209,12 +217,20 @@ func (p *Policy) count(hash uint64) {
 // nothing. A hit on a node whose counters are saturated, and whose hash is
 // not in the sims' sample, does not even mix its hash.
 func (p *Policy) countNode(n *Node) {
-	if n.sat != p.sketch.epoch && !p.sketch.increment(mix(n.Hash)) {
-		n.sat = p.sketch.epoch
+	if n.sat != p.sketch.epoch {
+		p.countSketch(n)
 	}
 	p.observe(n.Hash)
 	if n.sampled {
 		p.replay(n.Hash)
+	}
+}
+
+// countSketch increments n's counters, and marks n if they were all
+// saturated.
+func (p *Policy) countSketch(n *Node) {
+	if !p.sketch.increment(mix(n.Hash)) {
+		n.sat = p.sketch.epoch
 	}
 }
 
