@@ -118,9 +118,12 @@
 //	gli        1000    45.50   50.86  32.37       30.86
 //
 // ("before": without the ghost rule and the margin of the window's
-// choice.) loop cycles through 1011 keys, so no cache of capacity c hits
-// more than c/1011 of the requests (50.64% and 98.91%); otter's figures
-// there come from holding more entries than its bound. The figures depend
+// choice.) loop cycles through 1011 keys 500 times, so a cache of
+// capacity c replaying it cold misses the first cycle and at least 1011-c
+// requests of every other: it hits at most 499/500 of c/1011 of the
+// requests (50.54% and 98.71%, which Belady's optimal replacement
+// reaches); otter's figures there come from holding more entries than its
+// bound. The figures depend
 // on the hash. Over sixteen hash seeds (hashKey of the key xor a seed),
 // P3 at 131072 gave 48.53 to 50.32%, median 49.67% (42.54 to 46.10% over
 // five seeds before the ghost rule); gli at 1000, 43.39 to 50.91%, median
