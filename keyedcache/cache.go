@@ -474,11 +474,13 @@ func (c *KeyedCache[K, V]) Delete(key K) bool {
 		} else {
 			found = true
 			out = c.removeLocked(e, Deleted, out)
-			// Then empty the rings, so that none keeps e once it has
-			// left: a hit that records e after this finds it removed.
-			c.drainLocked()
 		}
 	}
+	// Then empty the rings, so that none keeps e once it has left (a hit
+	// that records e after this finds it removed), nor a value removed
+	// earlier while hits on it overlapped (doc.go promises it of every
+	// Delete, whether it finds its key or not).
+	c.drainLocked()
 	c.mu.Unlock()
 	c.notify(out)
 	return found
@@ -528,7 +530,8 @@ func (c *KeyedCache[K, V]) Len() int {
 }
 
 // Keys returns the keys of the live values: with Options.MaxEntries, least
-// recently used first; otherwise oldest first. It has no side effect but
+// recently used first under LRU, and under TinyLFU in the order the package
+// documentation gives; otherwise oldest first. It has no side effect but
 // applying buffered hits to the LRU order, and takes time proportional to
 // the number of entries.
 func (c *KeyedCache[K, V]) Keys() []K {

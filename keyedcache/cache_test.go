@@ -57,6 +57,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"nil loader", nil, nil, "nil Loader"},
 		{"negative MaxEntries", strlen, &Options[string, int]{MaxEntries: -1}, "MaxEntries is -1"},
 		{"negative TTL", strlen, &Options[string, int]{TTL: -time.Second}, "TTL is -1s"},
+		{"TinyLFU unbounded", strlen, &Options[string, int]{Policy: TinyLFU}, "TinyLFU needs a bound"},
+		{"TinyLFU too large", strlen, &Options[string, int]{Policy: TinyLFU, MaxEntries: maxTinyLFUEntries + 1}, fmt.Sprintf("MaxEntries is %d; TinyLFU takes at most %d", maxTinyLFUEntries+1, maxTinyLFUEntries)},
+		{"unknown policy", strlen, &Options[string, int]{Policy: 7, MaxEntries: 1}, "Policy is Policy(7)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

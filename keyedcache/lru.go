@@ -221,7 +221,7 @@ func (c *KeyedCache[K, V]) forgetLocked(e *entry[K, V]) {
 // ascendLocked calls f for the stored values, live or expired, in the
 // order of Keys, until f returns false: least recently used first under
 // LRU; under TinyLFU the window, then probation, then protected, each
-// least recently used first; unbounded, oldest first.
+// oldest first (see tinylfu.Policy.Ascend); unbounded, oldest first.
 func (c *KeyedCache[K, V]) ascendLocked(f func(*entry[K, V]) bool) {
 	if c.tiny != nil {
 		c.tiny.Ascend(func(n *tinylfu.Node) bool { return f(entryOf[K, V](n)) })

@@ -29,7 +29,10 @@ type Options[K comparable, V any] struct {
 	MaxEntries int
 
 	// Policy chooses which value MaxEntries evicts: LRU (the zero value) or
-	// TinyLFU. TinyLFU without MaxEntries is an error from New.
+	// TinyLFU. TinyLFU without MaxEntries is an error from New, and so is
+	// TinyLFU with MaxEntries above 2^30 (2^20 on 32-bit platforms): New
+	// allocates TinyLFU's frequency sketch and the rest of its state at
+	// once, about 11 bytes per unit of MaxEntries.
 	Policy Policy
 
 	// TTL, when positive, makes each value expire TTL after it was created
@@ -75,8 +78,15 @@ func (o *Options[K, V]) validate() error {
 		return fmt.Errorf("keyedcache: Options.Policy is %v; want LRU or TinyLFU", o.Policy)
 	case o.Policy == TinyLFU && o.MaxEntries == 0:
 		return errors.New("keyedcache: Options.Policy is TinyLFU but MaxEntries is 0; TinyLFU needs a bound")
+	case o.Policy == TinyLFU && o.MaxEntries > maxTinyLFUEntries:
+		return fmt.Errorf("keyedcache: Options.MaxEntries is %d; TinyLFU takes at most %d (New allocates about 11 bytes per unit of it)", o.MaxEntries, maxTinyLFUEntries)
 	}
 	return nil
 }
+
+// maxTinyLFUEntries is the largest MaxEntries that TinyLFU accepts: 2^30 on
+// 64-bit platforms (its structures then take about 12 GB), 2^20 on 32-bit
+// ones.
+const maxTinyLFUEntries = 1 << (20 + 10*(^uint(0)>>63))
 
 var errNilLoader = errors.New("keyedcache: New called with a nil Loader")

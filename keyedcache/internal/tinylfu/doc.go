@@ -2,7 +2,9 @@
 // it decides which of a bounded set of nodes to evict, for an owner that
 // keeps the nodes, embedded in its entries, and calls the policy under its
 // own lock. The policy is not safe for concurrent use, does O(1) work per
-// call and allocates only in New.
+// call but for the sketch's aging (a pass over the sketch, once per ten
+// times the capacity in counted requests) and, once per 2^32-1 agings, the
+// clearing of the nodes' marks, and allocates only in New.
 //
 // # Design
 //

@@ -400,8 +400,11 @@ func (p *Policy) demote() {
 
 // Ascend calls yield for every node in the policy, stopping early if yield
 // returns false. The order is the window from its least to its most
-// recently used node, then the probation queue likewise, then the protected
-// queue likewise: roughly from the first node to be evicted to the last.
+// recently used node, then the probation queue from the node that entered
+// it first (from the window, or demoted from the protected queue; a hit
+// moves a node on probation to the protected queue), then the protected
+// queue from its least to its most recently used node: roughly from the
+// first node to be evicted to the last.
 // Only roughly, since which of the window's and probation's oldest nodes goes
 // first depends on their frequencies. yield must not call the policy.
 func (p *Policy) Ascend(yield func(*Node) bool) {
