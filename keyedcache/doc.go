@@ -208,12 +208,10 @@
 // 1.004 allocations on average beyond the Loader's. No Get, Set or
 // Delete does work proportional to the number of entries: the table never
 // copies or rehashes (a store allocates at most the trie nodes on one path),
-// and removed entries are unlinked at once. Under TinyLFU, one call in
-// about ten times MaxEntries halves the frequency sketch, whose size is
-// set by MaxEntries (8 bytes per unit, rounded up to a power of two: about
-// 1.2 ms at a million on the machine of the bench report); that is the one
-// exception. Clear, Close, Keys and All take time proportional to the
-// number of entries, by nature.
+// and removed entries are unlinked at once. Under TinyLFU, the aging of the
+// frequency sketch, whose size is set by MaxEntries, halves at most 1024
+// words per call (about a microsecond). Clear, Close, Keys and All take
+// time proportional to the number of entries, by nature.
 //
 // Stats are always on: the lock-free hit counters are striped, the others are
 // kept under the mutex.

@@ -272,7 +272,7 @@ func ownerOf(nodes []Node, n *Node) int {
 // increments that would change nothing. The workload must also make nodes
 // skip, across several agings, for the check to mean anything.
 func TestSaturatedSkipChangesNothing(t *testing.T) {
-	for _, capacity := range []int{16, 600} { // without sims, and with
+	for _, capacity := range []int{16, 600, 3000} { // without sims, with, and a sketch that ages in steps
 		rng := rand.New(rand.NewPCG(uint64(capacity), 7))
 		zipf := rand.NewZipf(rng, 1.2, 1, uint64(8*capacity))
 		nodes := make([]Node, 8*capacity+1)
@@ -282,7 +282,8 @@ func TestSaturatedSkipChangesNothing(t *testing.T) {
 		var shadow sketch
 		shadow.init(capacity)
 		skipped, ages := 0, 0
-		for step := 0; step < 200000; step++ {
+		steps := 200000 * (1 + capacity/1000)
+		for step := 0; step < steps; step++ {
 			i := int(zipf.Uint64())
 			n := &nodes[i]
 			epoch := p.sketch.epoch
@@ -314,7 +315,7 @@ func TestSaturatedSkipChangesNothing(t *testing.T) {
 			if p.sketch.size != shadow.size || p.sketch.epoch != shadow.epoch {
 				t.Fatalf("capacity %d, step %d: size %d epoch %d, want %d, %d", capacity, step, p.sketch.size, p.sketch.epoch, shadow.size, shadow.epoch)
 			}
-			if step%1000 == 0 || step == 199999 {
+			if step%1000 == 0 || step == steps-1 {
 				for j := range shadow.table {
 					if p.sketch.table[j] != shadow.table[j] {
 						t.Fatalf("capacity %d, step %d: sketch word %d is %#x, want %#x", capacity, step, j, p.sketch.table[j], shadow.table[j])
@@ -326,5 +327,66 @@ func TestSaturatedSkipChangesNothing(t *testing.T) {
 		if skipped < 1000 || ages < 3 {
 			t.Fatalf("capacity %d: %d increments skipped over %d agings; the workload does not test the skip", capacity, skipped, ages)
 		}
+	}
+}
+
+// TestSketchAgesInSteps checks that an aging of a sketch larger than
+// agingStep words halves agingStep words per increment, that an increment
+// reports a change while one runs (so that no node is marked), and that it
+// ends with the table and size that halving at once, then counting the same
+// increments, gives.
+func TestSketchAgesInSteps(t *testing.T) {
+	var s, once sketch
+	s.init(1 << 14)
+	once.init(1 << 14)
+	n := uint64(len(s.table))
+	if n <= agingStep {
+		t.Fatalf("table of %d words: no steps to test", n)
+	}
+	for i := range s.table {
+		s.table[i] = 0xffffffffffffffff // every counter saturated
+	}
+	// The hash s.blockMask has its counters in the last block, which the
+	// first step does not reach; hash 1 has them in block 1, which it does.
+	// Both blocks start empty, so that their increments count.
+	clear(s.table[n-8:])
+	clear(s.table[8:16])
+	copy(once.table, s.table)
+	s.size, once.size = s.sampleSize-1, s.sampleSize-1
+
+	if !s.increment(s.blockMask) || s.sweep != agingStep || s.epoch != 2 {
+		t.Fatalf("after the starting increment: sweep %d, epoch %d; want %d, 2", s.sweep, s.epoch, agingStep)
+	}
+	if s.table[0] != resetMask || s.table[agingStep] != 0xffffffffffffffff {
+		t.Fatalf("first step: words %#x, %#x; want the first halved, the next not", s.table[0], s.table[agingStep])
+	}
+	once.increment(once.blockMask)
+	for once.sweep < n {
+		once.step()
+	}
+
+	increments := 0
+	for s.sweep < n {
+		if !s.increment(1) {
+			t.Fatalf("increment during an aging reported no change")
+		}
+		increments++
+		if uint64(increments) > n/agingStep {
+			t.Fatalf("aging still running after %d increments", increments)
+		}
+	}
+	if uint64(increments) != n/agingStep-1 {
+		t.Errorf("the aging took %d more increments, want %d", increments, n/agingStep-1)
+	}
+	for range increments {
+		once.increment(1)
+	}
+	for i := range s.table {
+		if s.table[i] != once.table[i] {
+			t.Fatalf("word %d is %#x, want %#x", i, s.table[i], once.table[i])
+		}
+	}
+	if s.size != once.size || s.epoch != once.epoch {
+		t.Errorf("size %d, epoch %d; want %d, %d", s.size, s.epoch, once.size, once.epoch)
 	}
 }

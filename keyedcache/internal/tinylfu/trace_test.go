@@ -139,12 +139,12 @@ type traceRow struct {
 
 var traceRows = []traceRow{
 	{"oltp.gz", 1000, "40.48", 40.23, 39.24, false, false},
-	{"oltp.gz", 2000, "46.58", 45.61, 46.15, false, false},
-	{"oltp.gz", 5000, "54.87", 52.70, 55.12, false, false},
+	{"oltp.gz", 2000, "46.54", 45.61, 46.15, false, false},
+	{"oltp.gz", 5000, "54.83", 52.70, 55.12, false, false},
 	{"oltp.gz", 15000, "66.13", 60.45, 65.96, false, false},
-	{"p3.gz", 8192, "4.39", 4.36, 4.17, false, false},
-	{"p3.gz", 32768, "17.48", 15.82, 16.90, false, false},
-	{"p3.gz", 131072, "49.55", 43.69, 50.17, false, false},
+	{"p3.gz", 8192, "4.55", 4.36, 4.17, false, false},
+	{"p3.gz", 32768, "17.43", 15.82, 16.90, false, false},
+	{"p3.gz", 131072, "49.57", 43.69, 50.17, false, false},
 	{"loop.gz", 512, "50.35", 77.00, 0.05, true, false},
 	{"loop.gz", 1000, "98.48", 99.50, 78.34, true, false},
 	{"gli.gz", 500, "33.45", 20.63, 9.46, false, false},
