@@ -135,8 +135,12 @@
 // The [TinyLFU] policy (window TinyLFU, after Caffeine) keeps a compact
 // count of how often each key was asked for lately, lets a new value into a
 // small LRU window, and admits the window's oldest value into the main
-// region (a segmented LRU) only if its key has been asked for more often
-// than the key it would push out; the window's size adapts to the workload.
+// region (a segmented LRU) if its key has been asked for more often than
+// the key it would push out, or, now and then, if it is popular but not
+// more so (one time in 128, so that inflated counts cannot keep every
+// newcomer out), or if it was turned away a short while ago while that
+// rule pays on the workload (as ARC readmits a key from its ghost lists);
+// the window's size adapts to the workload.
 // Choose it for a general-purpose cache where some keys are asked for far
 // more than others, or where scans and loops occur: it keeps more hits than
 // LRU on such traces (the trace tests pin its figures). It gives up the

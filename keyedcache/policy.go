@@ -12,9 +12,10 @@ const (
 	LRU Policy = iota
 	// TinyLFU is a window TinyLFU in the manner of Caffeine: a new value
 	// enters a small LRU window; to move on into the main region, which is
-	// a segmented LRU, it must have been asked for more often (by a
-	// count-min sketch of recent accesses) than the value it would replace.
-	// The window's size adapts to the workload. It gives higher hit ratios
+	// a segmented LRU, it must as a rule have been asked for more often (by
+	// a count-min sketch of recent accesses) than the value it would
+	// replace (the package documentation gives the exceptions). The
+	// window's size adapts to the workload. It gives higher hit ratios
 	// than LRU where frequency matters or scans occur, at the price of an
 	// order that is not exact LRU. It needs Options.MaxEntries.
 	TinyLFU
