@@ -154,8 +154,10 @@ func (p *Policy) Access(n *Node) {
 	} else if !p.move(n) {
 		return
 	}
-	// countNode, written out for the path of every hit: a hit on a popular
-	// key skips the sketch and makes no call.
+	// count for n, written out for the path of every hit: a hit on a node
+	// whose counters are known to be saturated (Node.sat), where the
+	// increment would change nothing, skips the sketch and makes no call,
+	// and one whose hash is not in the sims' sample does not even mix it.
 	if n.sat != p.sketch.epoch {
 		p.countSketch(n)
 	}
@@ -199,31 +201,16 @@ func (p *Policy) clearMarks() {
 // followed by Add (Add counts its miss itself). Counting such misses lets a
 // key that is asked for often win admission on the Add that follows one day.
 func (p *Policy) RecordMiss(hash uint64) {
-	p.count(hash)
+	p.count(hash, mix(hash))
 	p.adapt()
 }
 
-// count records a request for hash, a hit or a miss: in the frequency
-// sketch, in the score of the ghost rule and in the sims.
-func (p *Policy) count(hash uint64) {
-	m := mix(hash)
+// count records a request for hash, whose mix is m, a hit or a miss: in
+// the frequency sketch, in the score of the ghost rule and in the sims.
+func (p *Policy) count(hash, m uint64) {
 	p.sketch.increment(m)
 	p.observe(hash)
 	p.simulate(hash, m)
-}
-
-// countNode is count for n's hash, skipping the sketch while n's counters
-// are known to be saturated (Node.sat), where the increment would change
-// nothing. A hit on a node whose counters are saturated, and whose hash is
-// not in the sims' sample, does not even mix its hash.
-func (p *Policy) countNode(n *Node) {
-	if n.sat != p.sketch.epoch {
-		p.countSketch(n)
-	}
-	p.observe(n.Hash)
-	if n.sampled {
-		p.replay(n.Hash)
-	}
 }
 
 // countSketch increments n's counters, and marks n if they were all
@@ -246,10 +233,12 @@ func (p *Policy) Add(n *Node) (evicted *Node) {
 	if n.queue != inNone {
 		panic("tinylfu: Add of a node already in a policy")
 	}
-	// The node may have held another key.
+	// The node may have held another key; its first hit marks it if its
+	// counters are saturated.
+	m := mix(n.Hash)
 	n.sat = 0
-	n.sampled = p.inSample(mix(n.Hash))
-	p.countNode(n)
+	n.sampled = p.inSample(m)
+	p.count(n.Hash, m)
 	n.queue = inWindow
 	p.window.PushBack(n)
 

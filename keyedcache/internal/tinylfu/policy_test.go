@@ -390,3 +390,12 @@ func TestSketchAgesInSteps(t *testing.T) {
 		t.Errorf("size %d, epoch %d; want %d, %d", s.size, s.epoch, once.size, once.epoch)
 	}
 }
+
+// age halves every counter at once: an aging started and run to its end,
+// as the tests need one.
+func (s *sketch) age() {
+	s.startAging()
+	for s.sweep < uint64(len(s.table)) {
+		s.step()
+	}
+}

@@ -119,14 +119,6 @@ func incrementIn(w *uint64, j uint64) uint64 {
 	return inc
 }
 
-// age halves every counter at once: an aging started and run to its end.
-func (s *sketch) age() {
-	s.startAging()
-	for s.sweep < uint64(len(s.table)) {
-		s.step()
-	}
-}
-
 // startAging starts an aging, and takes its first step.
 func (s *sketch) startAging() {
 	s.sweep, s.odd = 0, 0
