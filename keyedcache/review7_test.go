@@ -48,8 +48,9 @@ import (
 // -race, where it does as readily). Observed: the reader panics with
 // "runtime error: negative shift amount" in about 85% of cycles; the test
 // failed 20 of 20 runs, with and without -race. After the fix (inner nodes
-// are never reused; buckets, which are leaves, are) the reader never finds
-// the key and the test passes in about 2s.
+// were first never reused, then reused only at the shift they had:
+// table.spareInner) the reader never finds the key and the test passes in
+// about 2s.
 func TestReview7ReaderInAReusedInnerNodeWalksPastTheLastLevel(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	c := newCache(t, func(_ context.Context, k uint64) (int, error) { return 0, nil }, nil)
