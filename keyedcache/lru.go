@@ -1,6 +1,10 @@
 package keyedcache
 
-import "github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
+import (
+	"math/bits"
+
+	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
+)
 
 // With Options.MaxEntries and the LRU policy, the order of use is the
 // cache's order list (entries linked through pl), least recently used
@@ -16,13 +20,9 @@ import "github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 
 // recency holds the state of the rings' drains.
 type recency[K comparable, V any] struct {
-	max     int    // Options.MaxEntries; 0: unbounded
-	singles int    // drains in a row that found one stripe busy
-	quick   uint32 // drains by drainQuickLocked
-	// leftovers is set while the rings may hold hits recorded before
-	// hits stopped overlapping: drainQuickLocked then reads them.
-	leftovers bool
-	scratch   []*entry[K, V] // reused by drainLocked
+	max     int            // Options.MaxEntries; 0: unbounded
+	singles int            // drains in a row that found one stripe busy
+	scratch []*entry[K, V] // reused by drainLocked
 }
 
 // sampleEvery is how many hits of a stripe the cache lets pass for each one
@@ -71,6 +71,10 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 	if s.tail.CompareAndSwap(t, t+1) {
 		slot := &s.ring[t%ringSize]
 		slot.Store(e)
+		// Marked after the store and before the checks below: a drain
+		// that follows e's removal either finds the mark or follows one
+		// that took the record (collectLocked).
+		c.stripes.mark(i)
 		if !live(e.st.Load()) || int32(s.head.Load()-t) > 0 {
 			// e left the cache since the lookup, maybe after the drain
 			// that followed its removal, or a drain has passed this slot
@@ -83,48 +87,47 @@ func (c *KeyedCache[K, V]) record(i uint32, n uint64, e *entry[K, V]) {
 }
 
 // collectLocked empties the rings into the scratch batch, and reports how
-// many stripes held hits.
+// many stripes held hits. It reads only the rings marked pending, and
+// clears each mark before it reads the ring: a record stored after the
+// read is marked again (record), so no record is left unmarked. A record
+// whose hit found its entry live was marked before that check, and so
+// before the entry's removal, whose drain then finds the mark or follows
+// the drain that cleared it, which took the record: once the drain that
+// follows a removal is over, no ring holds the removed entry.
 func (c *KeyedCache[K, V]) collectLocked() (batch []*entry[K, V], used int) {
 	batch = c.rec.scratch[:0]
-	for i := range c.stripes.s {
-		s := &c.stripes.s[i]
-		h, t := s.head.Load(), s.tail.Load()
-		if h == t {
+	ss := &c.stripes
+	for wi := 0; wi < len(ss.s); wi += 64 {
+		w := &ss.pending[wi/64].w
+		if w.Load() == 0 {
 			continue
 		}
-		used++
-		// Move head first: a hit that fills one of these slots after it
-		// was swept below sees that head has passed it, and empties it
-		// again (record). The sweep takes every slot filled before it.
-		s.head.Store(t)
-		for ; h != t; h++ {
-			if e := s.ring[h%ringSize].Swap(nil); e != nil {
-				batch = append(batch, e)
+		for set := w.Swap(0); set != 0; set &= set - 1 {
+			s := &ss.s[wi+bits.TrailingZeros64(set)]
+			h, t := s.head.Load(), s.tail.Load()
+			if h == t {
+				continue
+			}
+			used++
+			// Move head first: a hit that fills one of these slots after
+			// it was swept below sees that head has passed it, and empties
+			// it again (record). The sweep takes every slot filled before
+			// it.
+			s.head.Store(t)
+			for ; h != t; h++ {
+				if e := s.ring[h%ringSize].Swap(nil); e != nil {
+					batch = append(batch, e)
+				}
 			}
 		}
 	}
 	return batch, used
 }
 
-// drainQuickLocked is drainLocked for the drains that come often: a store's
-// eviction, on every miss of a full cache. While hits do not overlap they
-// are applied at once (hit), and the rings are empty but for the last
-// records of a time when hits overlapped: it then reads them until a drain
-// finds them empty, and after that one time in fullEvery only, for a hit
-// that recorded itself late.
-func (c *KeyedCache[K, V]) drainQuickLocked() {
-	c.rec.quick++
-	if c.stripes.concurrent.Load() || c.rec.leftovers || c.rec.quick%fullEvery == 0 {
-		c.drainLocked()
-	}
-}
-
-// fullEvery is how often drainQuickLocked reads the rings while hits do not
-// overlap.
-const fullEvery = 64
-
 // drainLocked applies the hits recorded in the rings to the policy, and
-// decides whether hits still overlap.
+// decides whether hits still overlap. It reads only the rings marked
+// pending: when none is, as while hits do not overlap (they are then
+// applied at once, by hit), it costs a load per 64 stripes.
 func (c *KeyedCache[K, V]) drainLocked() {
 	if c.rec.max == 0 {
 		return
@@ -139,14 +142,11 @@ func (c *KeyedCache[K, V]) drainLocked() {
 		case used == 1 && len(batch) >= exactBatch:
 			if c.rec.singles++; c.rec.singles >= exactAfter {
 				c.rec.singles = 0
-				ss.concurrent.Store(false)
 				// Hits that read the flag before it changed may still
-				// record themselves.
-				c.rec.leftovers = true
+				// record themselves: the next drains take their records.
+				ss.concurrent.Store(false)
 			}
 		}
-	} else {
-		c.rec.leftovers = used > 0
 	}
 	if len(batch) == 0 {
 		return
@@ -181,7 +181,7 @@ func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out *[]removal[K, V]) boo
 		c.order.PushBack(&e.tn) // creation order
 		return true
 	}
-	c.drainQuickLocked()
+	c.drainLocked()
 	if c.tiny != nil {
 		v := c.tiny.Add(&e.tn)
 		if v == nil {

@@ -162,6 +162,7 @@ func TestReview12DeleteOfAbsentKeyAppliesRecordedHits(t *testing.T) {
 	tail := s.tail.Load()
 	s.ring[tail%ringSize].Store(entries[evicted[0]])
 	s.tail.Store(tail + 1)
+	c.stripes.mark(0)
 	clear(entries)
 
 	c.Delete(-1) // no value for -1

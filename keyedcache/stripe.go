@@ -39,11 +39,34 @@ type stripes[K comparable, V any] struct {
 	// rarely.
 	concurrent atomic.Bool
 	_          [128 - 4]byte
+	// pending has bit i%64 of word i/64 set when stripe i's ring may hold
+	// records that no drain has taken, so that a drain reads those rings
+	// alone, not every stripe (collectLocked, lru.go). One word per cache
+	// line: the hits of different cores set bits in them.
+	pending [maxStripes / 64]pendingWord
+}
+
+// maxStripes is the most stripes a cache has: a multiple of 64.
+const maxStripes = 256
+
+// A pendingWord is a word of stripes.pending, alone in its cache line.
+type pendingWord struct {
+	w atomic.Uint64
+	_ [64 - 8]byte
+}
+
+// mark notes that stripe i's ring holds a record. It writes the shared
+// word only when the bit is clear, once per drain at most.
+func (ss *stripes[K, V]) mark(i uint32) {
+	w, bit := &ss.pending[i/64].w, uint64(1)<<(i%64)
+	if w.Load()&bit == 0 {
+		w.Or(bit)
+	}
 }
 
 func (ss *stripes[K, V]) init(bounded bool) {
 	n := 32
-	for n < 8*runtime.GOMAXPROCS(0) && n < 256 {
+	for n < 8*runtime.GOMAXPROCS(0) && n < maxStripes {
 		n *= 2
 	}
 	ss.s = make([]stripe[K, V], n)
