@@ -155,6 +155,12 @@ func (c *KeyedCache[K, V]) hit(e *entry[K, V]) {
 		if c.mu.TryLock() {
 			c.stats.hits++
 			if live(e.st.Load()) { // else it left since the lookup
+				// After the rings: a hit that read concurrent before
+				// a drain cleared it may have recorded itself since,
+				// and came first.
+				if c.stripes.anyPending() {
+					c.drainLocked()
+				}
 				c.accessLocked(e)
 			}
 			c.mu.Unlock()

@@ -100,8 +100,8 @@
 // cache holds no reference to it. One case waits a little: a value that a
 // bounded cache evicts or expires while hits on it overlap other calls may
 // stay in the buffer of recorded hits (see Bounds) until the cache next
-// applies it, which every Delete, Set, Clear, Close and Keys does, and a
-// store does at the latest 64 stores later. Delete, Set, Clear, Close and
+// applies it, which every Delete, Set, Clear, Close, Keys and store does.
+// Delete, Set, Clear, Close and
 // a refresh leave no such reference to the values they remove.
 //
 // Odd keys. A key not equal to itself (a NaN) could never be found again: it

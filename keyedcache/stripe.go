@@ -55,6 +55,16 @@ type pendingWord struct {
 	_ [64 - 8]byte
 }
 
+// anyPending reports whether a ring may hold records.
+func (ss *stripes[K, V]) anyPending() bool {
+	for i := 0; i < len(ss.s); i += 64 {
+		if ss.pending[i/64].w.Load() != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // mark notes that stripe i's ring holds a record. It writes the shared
 // word only when the bit is clear, once per drain at most.
 func (ss *stripes[K, V]) mark(i uint32) {
