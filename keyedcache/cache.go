@@ -471,12 +471,12 @@ func (c *KeyedCache[K, V]) Delete(key K) bool {
 		if r.waiters == 0 {
 			l.cancel() // else Gets wait for it: it is their load now
 		}
-		c.staleLocked(r, l)
+		c.staleLocked(r, l, Deleted)
 	}
 	found := false
 	if e := c.tab.lookup(h, key); e != nil {
 		if e.st.Load()&stLoading != 0 {
-			c.staleLocked(e, e.loadLocked())
+			c.staleLocked(e, e.loadLocked(), Deleted)
 		} else {
 			found = true
 			out = c.removeLocked(e, Deleted, out)
@@ -515,7 +515,7 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 		if cancel || (l.mode == modeRefresh && e.waiters == 0) {
 			l.cancel()
 		}
-		c.staleLocked(e, l)
+		c.staleLocked(e, l, why)
 	}
 	c.drainLocked()
 	for e := c.firstLocked(); e != nil; e = c.firstLocked() {

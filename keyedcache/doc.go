@@ -64,7 +64,14 @@
 // Delete, Clear, Set and Close during a load make the load stale: its waiters
 // still receive its result (they own it: it is never stored and gets no
 // OnEvict), and the next Get loads afresh. After Clear returns, no Get that
-// starts returns a value whose load began before the Clear.
+// starts returns a value whose load began before the Clear. A stale refresh
+// that no Get receives (none joined it, or those that did gave up) hands
+// the value its Loader returns, if any, to OnEvict instead, with the reason
+// of the call that made it stale (Deleted, Cleared, Closed or Replaced), so
+// that a value holding a resource is never dropped with nobody to release
+// it. A load (not a refresh) that every Get waiting for it gave up on is
+// cancelled: a value its Loader returns anyway is dropped without OnEvict,
+// so a Loader whose values need releasing should honour its context.
 //
 // Every value a load returns that is not stale is stored, and so leaves
 // exactly once, with one OnEvict: a value that TinyLFU turns away is evicted
@@ -179,7 +186,9 @@
 // refresh of that key starts before another RefreshAfter has passed. A Get
 // that finds the value expired while its refresh runs joins the refresh
 // (counted as a Miss and as Shared). Delete, Clear and Close cancel a refresh
-// that no Get has joined; Set makes it stale.
+// that no Get has joined; Set makes it stale. Either way, a value that such
+// a refresh returns all the same leaves with OnEvict (see above), in the
+// refresh's goroutine, which Close waits for.
 //
 // # Costs
 //

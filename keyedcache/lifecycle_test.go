@@ -1188,7 +1188,9 @@ func TestRefreshCancelledAndStale(t *testing.T) {
 		{"Delete", func(c *KeyedCache[string, string]) { c.Delete("k") }, true, "", []string{"k=k#1:Deleted"}},
 		{"Clear", func(c *KeyedCache[string, string]) { c.Clear() }, true, "", []string{"k=k#1:Cleared"}},
 		{"Close", func(c *KeyedCache[string, string]) { c.Close() }, true, "", []string{"k=k#1:Closed"}},
-		{"Set", func(c *KeyedCache[string, string]) { c.Set("k", "set") }, false, "set", []string{"k=k#1:Replaced"}},
+		// Set does not cancel the refresh: its value, k#2, which no Get
+		// receives, leaves as Replaced once its Loader returns.
+		{"Set", func(c *KeyedCache[string, string]) { c.Set("k", "set") }, false, "set", []string{"k=k#1:Replaced", "k=k#2:Replaced"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1229,10 +1231,78 @@ func TestRefreshCancelledAndStale(t *testing.T) {
 					}
 				}
 				c.Close()
+				// k#2 left once (Set), in evictLog, or never (a cancelled
+				// refresh's Loader here returns ctx.Err()): not again.
 				for _, e := range log.calls() {
 					if e.val == "k#2" {
-						t.Errorf("OnEvict(%v) for a stale refresh's value", e)
+						t.Errorf("OnEvict(%v) for the stale refresh's value, after evictLog", e)
 					}
+				}
+			})
+		})
+	}
+}
+
+// TestStaleRefreshValueLeavesOnce: a refresh that no Get joined, made stale
+// by Delete, Clear, Close or Set, whose Loader returns a value all the same
+// (it ignores its context): no Get receives that value, so it leaves as a
+// stored one would, with one OnEvict whose reason is the call's; for
+// Close, before Close returns. Without it, a value that holds a resource
+// (a client, a pool) would be dropped with nobody to release it.
+func TestStaleRefreshValueLeavesOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		during func(c *KeyedCache[string, string])
+		why    Reason
+	}{
+		{"Delete", func(c *KeyedCache[string, string]) { c.Delete("k") }, Deleted},
+		{"Clear", func(c *KeyedCache[string, string]) { c.Clear() }, Cleared},
+		{"Close", func(c *KeyedCache[string, string]) { c.Close() }, Closed},
+		{"Set", func(c *KeyedCache[string, string]) { c.Set("k", "set") }, Replaced},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				gate := make(chan struct{})
+				var calls atomic.Int32
+				log := &lcLog{}
+				c := newCache(t, func(ctx context.Context, k string) (string, error) {
+					n := calls.Add(1)
+					if n == 2 {
+						<-gate // deaf to ctx
+					}
+					return fmt.Sprintf("%s#%d", k, n), nil
+				}, &Options[string, string]{RefreshAfter: time.Second, OnEvict: log.add})
+				c.Get(context.Background(), "k")
+				time.Sleep(time.Second)
+				c.Get(context.Background(), "k") // starts the refresh
+				synctest.Wait()
+				done := make(chan struct{})
+				go func() { tt.during(c); close(done) }()
+				synctest.Wait()
+				if tt.name == "Close" {
+					select {
+					case <-done:
+						t.Fatal("Close returned before the refresh's Loader did")
+					default:
+					}
+				}
+				close(gate)
+				<-done
+				synctest.Wait()
+				n := 0
+				for _, e := range log.calls() {
+					if e.val == "k#2" {
+						n++
+						if e.why != tt.why {
+							t.Errorf("OnEvict(k#2) with %v, want %v", e.why, tt.why)
+						}
+					}
+				}
+				if n != 1 {
+					t.Errorf("%d OnEvict calls for k#2, the stale refresh's value, want 1 (calls %v)", n, log.take())
+				}
+				if v, ok := c.Peek("k"); tt.why == Replaced && v != "set" || tt.why != Replaced && ok {
+					t.Errorf("Peek = %q, %v after the stale refresh", v, ok)
 				}
 			})
 		})

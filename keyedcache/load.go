@@ -247,7 +247,16 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 	var out []removal[K, V]
 	switch {
 	case l.stale || (c.expireAfter != nil && !hasLife && err == nil):
+		// (A value without a lifetime is one whose load was stale at
+		// finish.)
 		e.st.Store(stRemoved)
+		if err == nil && l.mode == modeRefresh && e.waiters == 0 && c.onEvict != nil {
+			// A refresh that Delete, Clear, Close or Set made stale,
+			// whose value no Get receives (none joined it, or those
+			// that did gave up): the value leaves as a stored one
+			// would, with the reason of the call that made it stale.
+			out = append(out, removal[K, V]{e, Reason(e.why)})
+		}
 	case err != nil:
 		if l.mode != modeRefresh {
 			c.tab.deleteLocked(e)
@@ -516,7 +525,7 @@ func (c *KeyedCache[K, V]) wait(ctx context.Context, e *entry[K, V], l *load[K, 
 	}
 	if e.waiters == 0 && l.mode != modeRefresh {
 		l.cancel()
-		c.staleLocked(e, l)
+		c.staleLocked(e, l, 0) // not a refresh: no reason needed
 	}
 	c.mu.Unlock()
 	return zero, ctx.Err()
@@ -542,12 +551,14 @@ func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V]) (V, error) {
 
 // staleLocked makes e's load stale and takes its placeholder out of the
 // table, if it is there: the next Get of the key starts afresh. The load
-// stays on the loading list, so that Close can cancel and wait for it.
-func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V]) {
+// stays on the loading list, so that Close can cancel and wait for it. why
+// is the reason its value leaves with if no Get receives it (complete).
+func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V], why Reason) {
 	if l.stale {
 		return
 	}
 	l.stale = true
+	e.why = uint8(why) // unused until e is stored, which it now never is
 	if l.mode == modeRefresh {
 		l.of = nil // not to be replaced: the cache must not keep it
 		if c.refreshing[e.key] == e {

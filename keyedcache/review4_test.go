@@ -144,13 +144,17 @@ func r4Check[K comparable, V any](t *testing.T, c *KeyedCache[K, V]) {
 	}
 }
 
-// r4Quiesce waits, in real time, until no load or refresh is in flight.
+// r4Quiesce waits, in real time, until no load or refresh is in flight and
+// no goroutine of the cache runs callbacks.
 func r4Quiesce[K comparable, V any](t *testing.T, c *KeyedCache[K, V]) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		// The callbacks that a refresh nobody joined runs in its own
+		// goroutine (notifiers) may Get, and so start loads and
+		// refreshes: quiet means none running and none in flight.
 		c.mu.Lock()
-		n := c.loading.Len()
+		n := c.loading.Len() + c.running + len(c.notifiers)
 		c.mu.Unlock()
 		if n == 0 {
 			return

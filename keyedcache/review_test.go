@@ -674,7 +674,9 @@ func TestReviewCloseFromEverywhere(t *testing.T) {
 			if !cancelled.Load() {
 				t.Error("Close returned before the refresh's Loader returned")
 			}
-			if !slices.Equal(evicts, []string{"v1:Closed"}) {
+			// The refresh's Loader returned v2 although cancelled: no Get
+			// receives it, so it leaves too, before Close returns.
+			if !slices.Equal(evicts, []string{"v1:Closed", "v2:Closed"}) {
 				t.Errorf("evicts = %v", evicts)
 			}
 		})

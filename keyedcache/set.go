@@ -47,11 +47,11 @@ func (c *KeyedCache[K, V]) Set(key K, value V) error {
 	now := c.now()
 	out := c.sweepLocked(now, nil)
 	if r := c.refreshing[key]; r != nil {
-		c.staleLocked(r, r.loadLocked())
+		c.staleLocked(r, r.loadLocked(), Replaced)
 	}
 	if old := c.tab.lookup(h, key); old != nil {
 		if old.st.Load()&stLoading != 0 {
-			c.staleLocked(old, old.loadLocked())
+			c.staleLocked(old, old.loadLocked(), Replaced)
 		} else {
 			out = c.removeLocked(old, Replaced, out)
 			c.drainLocked() // see Delete
