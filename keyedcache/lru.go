@@ -23,18 +23,6 @@ type recency[K comparable, V any] struct {
 	max     int            // Options.MaxEntries; 0: unbounded
 	singles int            // drains in a row that found one stripe busy
 	scratch []*entry[K, V] // reused by drainLocked
-	// tick counts the placements at the back of the LRU order (stores and
-	// moves), and each entry's tn.Stamp is the tick of its last one: an
-	// entry whose stamp is less than near ticks old has fewer than near
-	// entries behind it. A drain skips the recorded hits on such entries
-	// (applyLocked), which are among the most recently used quarter of
-	// the bound anyway: moving them would only reorder that quarter, and
-	// would write to the cache lines of the entries that are hit most,
-	// which every core that hits them then reads again from the writer.
-	// A stamp more than 2^32 placements old would look recent; an entry
-	// that old has been passed by 2^32 others and, in a full cache, left.
-	tick uint32
-	near uint32 // MaxEntries/4
 }
 
 // sampleEvery is how many hits of a stripe the cache lets pass for each one
@@ -167,7 +155,7 @@ func (c *KeyedCache[K, V]) drainLocked() {
 	// when it was made, and every access counts in TinyLFU's sketch.
 	for _, e := range batch {
 		if live(e.st.Load()) {
-			c.applyLocked(e)
+			c.accessLocked(e)
 		}
 	}
 	clear(batch)
@@ -208,19 +196,8 @@ func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out *[]removal[K, V]) boo
 	for c.order.Len() >= c.rec.max {
 		*out = c.removeLocked(entryOf[K, V](c.order.Front()), Evicted, *out)
 	}
-	c.rec.tick++
-	e.tn.SetStamp(c.rec.tick)
 	c.order.PushBack(&e.tn)
 	return true
-}
-
-// applyLocked applies a recorded hit on e, a live value: under LRU, unless
-// e is among the entries placed last (see recency.tick).
-func (c *KeyedCache[K, V]) applyLocked(e *entry[K, V]) {
-	if c.tiny == nil && c.rec.tick-e.tn.Stamp() < c.rec.near {
-		return
-	}
-	c.accessLocked(e)
 }
 
 // accessLocked records a use of e, a live value.
@@ -229,8 +206,6 @@ func (c *KeyedCache[K, V]) accessLocked(e *entry[K, V]) {
 		c.tiny.Access(&e.tn)
 		return
 	}
-	c.rec.tick++
-	e.tn.SetStamp(c.rec.tick)
 	c.order.MoveToBack(&e.tn)
 }
 

@@ -58,14 +58,6 @@ type Node struct {
 	sat uint32
 }
 
-// Stamp returns the 32 bits that a Policy keeps in n for its own use
-// (sat), for an owner that keeps n in no Policy: the cache's LRU order
-// stamps each placement there.
-func (n *Node) Stamp() uint32 { return n.sat }
-
-// SetStamp sets what Stamp returns; only for a node in no Policy.
-func (n *Node) SetStamp(s uint32) { n.sat = s }
-
 // Policy is a window TinyLFU eviction policy for at most a fixed number of
 // nodes. It is not safe for concurrent use: the owner serialises every call.
 // The zero Policy is not usable; call New.
