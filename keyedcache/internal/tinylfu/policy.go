@@ -149,6 +149,20 @@ func (p *Policy) Contains(n *Node) bool {
 // on probation moves to the protected queue. Accessing a node not in the
 // policy does nothing.
 func (p *Policy) Access(n *Node) {
+	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 {
+		// The most common hit, small enough to inline: a protected node
+		// whose counters are saturated, whose key is not in the sims'
+		// sample, while no contest is followed and the window is not
+		// moving. What access would do of it comes down to this.
+		p.protected.MoveToBack(n)
+		p.now++
+		return
+	}
+	p.access(n)
+}
+
+// access is Access for every hit.
+func (p *Policy) access(n *Node) {
 	if n.queue == inProtected {
 		p.protected.MoveToBack(n)
 	} else if !p.move(n) {
