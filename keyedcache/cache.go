@@ -95,6 +95,7 @@ func New[K comparable, V any](load Loader[K, V], opts *Options[K, V]) (*KeyedCac
 	}
 	c.timed = c.ttl > 0 || c.expireAfter != nil || c.refreshAfter > 0
 	c.rec.max = opts.MaxEntries
+	c.rec.near = uint64(opts.MaxEntries / 4)
 	if opts.Policy == TinyLFU {
 		c.tiny = tinylfu.New(opts.MaxEntries)
 	}

@@ -851,6 +851,36 @@ func TestLRUApproximationEndsWithOverlap(t *testing.T) {
 	}
 }
 
+// TestDrainSkipsRecentlyPlaced: while hits overlap, a drain skips the
+// recorded hits on entries among the last MaxEntries/4 placed (and does not
+// write to them), and applies the others in order: the LRU order differs
+// from the exact one only within its most recent quarter, and no hit on an
+// entry of the older three quarters is lost.
+func TestDrainSkipsRecentlyPlaced(t *testing.T) {
+	const n = 8 // near = 2
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: n})
+	ctx := context.Background()
+	for k := range n {
+		c.Get(ctx, k)
+	}
+	c.stripes.concurrent.Store(true) // hits overlap
+	rec := func(k int) { c.record(0, 0, c.tab.lookup(c.hash(k), k)) }
+	rec(6) // second to last placed: skipped
+	rec(0) // oldest: moved
+	rec(7) // last placed: skipped
+	rec(1) // moved; 0 is now second to last
+	rec(0) // skipped
+	if got, want := c.Keys(), []int{2, 3, 4, 5, 6, 7, 0, 1}; !slices.Equal(got, want) {
+		t.Errorf("Keys() = %v, want %v", got, want)
+	}
+	// A hit on the oldest is never skipped, so it is not the one evicted.
+	rec(2)
+	c.Get(ctx, n) // a miss: evicts the least recently used
+	if got, want := c.Keys(), []int{4, 5, 6, 7, 0, 1, 2, 8}; !slices.Equal(got, want) {
+		t.Errorf("Keys() after a miss = %v, want %v", got, want)
+	}
+}
+
 // TestGoexitEndsTheGoroutineItRunsIn checks both places a Loader runs: in
 // the first Get's goroutine when its context cannot end, which Goexit then
 // ends; and in a goroutine of its own otherwise, so that the first Get gets

@@ -134,7 +134,10 @@
 // stripe after another rather than in the order of their hits, and a hit
 // that finds its buffer full while another goroutine holds the lock drops
 // its record. Keys hit often are still recorded often; the relative order of
-// rarely hit keys is what may be lost. The cache returns to the exact order
+// rarely hit keys is what may be lost. A recorded hit on a value among the
+// MaxEntries/4 most recently stored or moved is not applied: it would only
+// reorder that most recent quarter, and writing to the values hit most
+// would slow every core that reads them. The cache returns to the exact order
 // when four drains in a row find only one stripe in use, each with at least
 // eight recorded hits (about 64 hits, at one in eight): a goroutine that
 // mixes a few hits with other calls may stay in the approximate mode.
@@ -224,7 +227,11 @@
 // and removed entries are unlinked at once. Under TinyLFU, the aging of the
 // frequency sketch, whose size is set by MaxEntries, halves at most 1024
 // words per call (about a microsecond). Clear, Close, Keys and All take
-// time proportional to the number of entries, by nature.
+// time proportional to the number of entries, by nature. One exception, once
+// in 2^48 placements in the LRU order (65 days at fifty million stores and
+// moves a second): the call that makes the one that passes the 48 bits of
+// the order's stamps numbers the order afresh, in time proportional to its
+// length.
 //
 // Stats are always on: the lock-free hit counters are striped, the others are
 // kept under the mutex.

@@ -23,6 +23,20 @@ type recency[K comparable, V any] struct {
 	max     int            // Options.MaxEntries; 0: unbounded
 	singles int            // drains in a row that found one stripe busy
 	scratch []*entry[K, V] // reused by drainLocked
+	// tick counts the placements at the back of the LRU order (stores and
+	// moves), and each entry's tn.Stamp is the tick of its last one, so
+	// that the stamps grow from the front of the order to its back and an
+	// entry whose stamp is less than near ticks old has fewer than near
+	// entries behind it. A drain skips the recorded hits on such entries
+	// (applyLocked), which are among the most recently used quarter of
+	// the bound anyway: moving them would only reorder that quarter, and
+	// would write to the cache lines of the entries that are hit most,
+	// which every core that hits them then reads again from the writer.
+	// Stamps have 48 bits: when tick would pass them, which takes 2^48
+	// placements (days at any rate a mutex allows), restampLocked numbers
+	// the order afresh from 1, in time proportional to its length.
+	tick uint64
+	near uint64 // MaxEntries/4
 }
 
 // sampleEvery is how many hits of a stripe the cache lets pass for each one
@@ -155,7 +169,7 @@ func (c *KeyedCache[K, V]) drainLocked() {
 	// when it was made, and every access counts in TinyLFU's sketch.
 	for _, e := range batch {
 		if live(e.st.Load()) {
-			c.accessLocked(e)
+			c.applyLocked(e)
 		}
 	}
 	clear(batch)
@@ -196,8 +210,39 @@ func (c *KeyedCache[K, V]) admitLocked(e *entry[K, V], out *[]removal[K, V]) boo
 	for c.order.Len() >= c.rec.max {
 		*out = c.removeLocked(entryOf[K, V](c.order.Front()), Evicted, *out)
 	}
+	c.stampLocked(e)
 	c.order.PushBack(&e.tn)
 	return true
+}
+
+// stampLocked stamps e, about to be placed at the back of the LRU order,
+// with the next tick.
+func (c *KeyedCache[K, V]) stampLocked(e *entry[K, V]) {
+	if c.rec.tick == tinylfu.MaxStamp {
+		c.restampLocked()
+	}
+	c.rec.tick++
+	e.tn.SetStamp(c.rec.tick)
+}
+
+// restampLocked numbers the entries of the LRU order from 1, front to back,
+// and sets tick to the last: each entry is then exactly as many ticks old
+// as it has entries behind it. Once in 2^48 placements.
+func (c *KeyedCache[K, V]) restampLocked() {
+	c.rec.tick = 0
+	for n := c.order.Front(); n != nil; n = c.order.Next(n) {
+		c.rec.tick++
+		n.SetStamp(c.rec.tick)
+	}
+}
+
+// applyLocked applies a recorded hit on e, a live value: under LRU, unless
+// e is among the entries placed last (see recency.tick).
+func (c *KeyedCache[K, V]) applyLocked(e *entry[K, V]) {
+	if c.tiny == nil && c.rec.tick-e.tn.Stamp() < c.rec.near {
+		return
+	}
+	c.accessLocked(e)
 }
 
 // accessLocked records a use of e, a live value.
@@ -206,6 +251,7 @@ func (c *KeyedCache[K, V]) accessLocked(e *entry[K, V]) {
 		c.tiny.Access(&e.tn)
 		return
 	}
+	c.stampLocked(e)
 	c.order.MoveToBack(&e.tn)
 }
 

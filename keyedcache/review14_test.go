@@ -20,7 +20,8 @@ import (
 // skipped recorded hits on the most recently placed quarter of an LRU
 // bound, ce35b15: its 32-bit placement stamps wrap for an entry that hits
 // on other keys pass 2^32 times without evicting it. That change was
-// reverted, with its tests.)
+// reverted, then made again with 48-bit stamps and a renumbering of the
+// order when they would pass that: stamp_test.go has its tests.)
 //
 // PASSING GUARDS: a stale refresh's value leaves once, with the first
 // stale-making call's reason, whether a joining Get or Acquire gave up or

@@ -51,12 +51,27 @@ type Node struct {
 	// sampled says that Hash is in the sims' sample (simulate), as Add
 	// found it.
 	sampled bool
+	// stampHi holds the high bits of Stamp, for a node in no Policy.
+	stampHi uint16
 	// sat is the sketch's epoch in which the policy found Hash's counters
 	// saturated, or 0: until the next aging, a hit need not count it. When
 	// the epoch wraps, after 2^32-1 agings, the policy clears every node's
 	// mark (clearMarks), so that no mark of an old epoch matches again.
 	sat uint32
 }
+
+// MaxStamp is the largest stamp a node holds: Stamp and SetStamp keep 48
+// bits.
+const MaxStamp = 1<<48 - 1
+
+// Stamp returns the 48 bits that a Policy keeps in n for its own use (sat,
+// and padding), for an owner that keeps n in no Policy: the cache's LRU
+// order stamps each placement there.
+func (n *Node) Stamp() uint64 { return uint64(n.stampHi)<<32 | uint64(n.sat) }
+
+// SetStamp sets what Stamp returns (s <= MaxStamp); only for a node in no
+// Policy.
+func (n *Node) SetStamp(s uint64) { n.sat, n.stampHi = uint32(s), uint16(s>>32) }
 
 // Policy is a window TinyLFU eviction policy for at most a fixed number of
 // nodes. It is not safe for concurrent use: the owner serialises every call.
