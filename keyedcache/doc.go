@@ -134,10 +134,11 @@
 // stripe after another rather than in the order of their hits, and a hit
 // that finds its buffer full while another goroutine holds the lock drops
 // its record. Keys hit often are still recorded often; the relative order of
-// rarely hit keys is what may be lost. A recorded hit on a value among the
-// MaxEntries/4 most recently stored or moved is not applied: it would only
-// reorder that most recent quarter, and writing to the values hit most
-// would slow every core that reads them. The cache returns to the exact order
+// rarely hit keys is what may be lost. A recorded hit on a value stored or moved
+// fewer than MaxEntries/4 stores and moves ago is not applied: fewer values
+// than that lie behind it, so moving it would only reorder the most recent
+// quarter, and writing to the values hit most would slow every core that
+// reads them. The cache returns to the exact order
 // when four drains in a row find only one stripe in use, each with at least
 // eight recorded hits (about 64 hits, at one in eight): a goroutine that
 // mixes a few hits with other calls may stay in the approximate mode.
