@@ -558,7 +558,9 @@ func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V], why Reason
 		return
 	}
 	l.stale = true
-	e.why = uint8(why) // unused until e is stored, which it now never is
+	// e, which will now never be stored, has no other use for why: complete
+	// hands it to OnEvict with the value of a refresh that no Get receives.
+	e.why = uint8(why)
 	if l.mode == modeRefresh {
 		l.of = nil // not to be replaced: the cache must not keep it
 		if c.refreshing[e.key] == e {
