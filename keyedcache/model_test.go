@@ -48,6 +48,18 @@ type mval struct {
 
 var errModel = errors.New("key 7 never loads")
 
+// lruTouch returns keys, a textbook LRU list of at most max keys (least
+// recently used first), after a use of k: k moves to the back, or joins it
+// and pushes out the front when the list is full.
+func lruTouch(keys []int, k, max int) []int {
+	if i := slices.Index(keys, k); i >= 0 {
+		keys = slices.Delete(keys, i, i+1)
+	} else if len(keys) >= max {
+		keys = keys[1:]
+	}
+	return append(keys, k)
+}
+
 // modelLoad is the loader both sides use: key 7 always fails; other keys get
 // a value that names the load that made it.
 func modelLoad(n *int) Loader[int, int] {

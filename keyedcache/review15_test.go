@@ -249,14 +249,7 @@ func TestReview15DrainBatchesAgainstModel(t *testing.T) {
 			c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: max})
 			near := max / 4
 			var model []int
-			touch := func(k int) {
-				if i := slices.Index(model, k); i >= 0 {
-					model = slices.Delete(model, i, i+1)
-				} else if len(model) >= max {
-					model = model[1:]
-				}
-				model = append(model, k)
-			}
+			touch := func(k int) { model = lruTouch(model, k, max) }
 			keys := 2*max + 2
 			restamps := 0
 			for step := range 4000 {

@@ -778,14 +778,7 @@ func TestReviewLRUHandOff(t *testing.T) {
 	const max = 8
 	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: max})
 	var model []int // LRU first
-	touch := func(k int) {
-		if i := slices.Index(model, k); i >= 0 {
-			model = slices.Delete(model, i, i+1)
-		} else if len(model) == max {
-			model = model[1:]
-		}
-		model = append(model, k)
-	}
+	touch := func(k int) { model = lruTouch(model, k, max) }
 	const G = 6
 	chans := make([]chan int, G)
 	for g := range chans {

@@ -109,14 +109,7 @@ func TestStampRecordedHitRule(t *testing.T) {
 			near := max / 4
 			ctx := context.Background()
 			var model []int
-			touch := func(k int) {
-				if i := slices.Index(model, k); i >= 0 {
-					model = slices.Delete(model, i, i+1)
-				} else if len(model) >= max {
-					model = model[1:]
-				}
-				model = append(model, k)
-			}
+			touch := func(k int) { model = lruTouch(model, k, max) }
 			keys := 2 * max
 			for step := range 3000 {
 				k := r.IntN(keys)
