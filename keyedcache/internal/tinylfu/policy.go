@@ -165,10 +165,12 @@ func (p *Policy) Contains(n *Node) bool {
 // policy does nothing.
 func (p *Policy) Access(n *Node) {
 	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 {
-		// The most common hit, small enough to inline: a protected node
-		// whose counters are saturated, whose key is not in the sims'
-		// sample, while no contest is followed and the window is not
-		// moving. What access would do of it comes down to this.
+		// The most common hit: a protected node whose counters are
+		// saturated, whose key is not in the sims' sample, while no
+		// contest is followed and the window is not moving. What access
+		// would do of it comes down to this (observe's count included),
+		// without its calls and branches. Access itself is too large for
+		// the compiler to inline (cost 138, budget 80).
 		p.protected.MoveToBack(n)
 		p.now++
 		return
