@@ -237,12 +237,19 @@ func (c *KeyedCache[K, V]) restampLocked() {
 }
 
 // applyLocked applies a recorded hit on e, a live value: under LRU, unless
-// e is among the entries placed last (see recency.tick).
+// e is among the entries placed last (see recency.tick); under TinyLFU, as
+// tinylfu.Policy.AccessLate does, which likewise leaves in place a
+// protected entry placed among the last of its queue.
 func (c *KeyedCache[K, V]) applyLocked(e *entry[K, V]) {
-	if c.tiny == nil && c.rec.tick-e.tn.Stamp() < c.rec.near {
+	if c.tiny != nil {
+		c.tiny.AccessLate(&e.tn)
 		return
 	}
-	c.accessLocked(e)
+	if c.rec.tick-e.tn.Stamp() < c.rec.near {
+		return
+	}
+	c.stampLocked(e)
+	c.order.MoveToBack(&e.tn)
 }
 
 // accessLocked records a use of e, a live value.

@@ -233,3 +233,58 @@ func TestStampNoneUnderTinyLFU(t *testing.T) {
 		t.Errorf("tick = %d under TinyLFU, want 0", tick)
 	}
 }
+
+// TestDrainUnderTinyLFULeavesRecentProtected: under TinyLFU a drained
+// record goes through tinylfu.Policy.AccessLate, an exact hit through
+// Access. MaxEntries 100 gives a policy without sims (no key is sampled but
+// with odds of 2^-24), a window of one, a protected queue of 79 and near
+// 19. Of 61 keys hit in turn until their counters saturate, the last stays
+// in the window and the others are protected; nothing is evicted, so no
+// contest is followed.
+func TestDrainUnderTinyLFULeavesRecentProtected(t *testing.T) {
+	c := newCache(t, func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{MaxEntries: 100, Policy: TinyLFU})
+	ctx := context.Background()
+	for range 20 {
+		for k := range 61 {
+			c.Get(ctx, k)
+		}
+	}
+	recorded := func(k int) {
+		t.Helper()
+		e := c.tab.lookup(c.hash(k), k)
+		if e == nil || !live(e.st.Load()) {
+			t.Fatalf("key %d not stored", k)
+		}
+		c.stripes.concurrent.Store(true)
+		c.record(0, 0, e)
+		c.stripes.concurrent.Store(false)
+	}
+	order := func(protected ...int) []int { return append([]int{60}, protected...) }
+	before := c.Keys()
+	if !slices.Equal(before, order(seq(0, 60)...)) {
+		t.Fatalf("Keys() = %v, want 60, then 0 to 59", before)
+	}
+	recorded(58) // placed 2 placements ago: left in place
+	if got := c.Keys(); !slices.Equal(got, before) {
+		t.Fatalf("a drained record on the key placed second to last moved it: Keys() = %v, want %v", got, before)
+	}
+	recorded(0) // placed 60 placements ago: moved
+	want := order(append(seq(1, 60), 0)...)
+	if got := c.Keys(); !slices.Equal(got, want) {
+		t.Fatalf("a drained record on the key placed 60 placements ago: Keys() = %v, want %v", got, want)
+	}
+	c.Get(ctx, 59) // an exact hit on the key placed second to last: moved
+	want = order(append(append(seq(1, 59), 0), 59)...)
+	if got := c.Keys(); !slices.Equal(got, want) {
+		t.Fatalf("an exact hit on the key placed second to last: Keys() = %v, want %v", got, want)
+	}
+}
+
+// seq returns the ints from lo up to hi, hi excluded.
+func seq(lo, hi int) []int {
+	s := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}

@@ -51,7 +51,9 @@ type Node struct {
 	// sampled says that Hash is in the sims' sample (simulate), as Add
 	// found it.
 	sampled bool
-	// stampHi holds the high bits of Stamp, for a node in no Policy.
+	// stampHi holds the high bits of Stamp, for a node in no Policy; in
+	// the protected queue, the low 16 bits of Policy.placed when the node
+	// was last placed at its back (AccessLate).
 	stampHi uint16
 	// sat is the sketch's epoch in which the policy found Hash's counters
 	// saturated, or 0: until the next aging, a hit need not count it. When
@@ -104,7 +106,18 @@ type Policy struct {
 	now      uint64 // calls counted, the clock of pairs
 	score    int
 	useGhost bool
+
+	// placed counts the placements at the back of the protected queue,
+	// modulo 2^16; each node there holds the count of its own in stampHi.
+	// AccessLate leaves in place a node placed fewer than near
+	// placements ago.
+	placed, near uint16
 }
+
+// maxNear bounds Policy.near: a node whose last placement is at least 2^16
+// placements old holds a stamp that has wrapped, and looks recent to
+// AccessLate for maxNear of every 2^16 placements (3%).
+const maxNear = 2048
 
 // New returns a policy for at most capacity nodes (capacity >= 1). It
 // allocates everything the policy will need: about 8 bytes per unit of
@@ -147,6 +160,7 @@ func New(capacity int) *Policy {
 
 func (p *Policy) setProtectedMax() {
 	p.protectedMax = int(protectedShare * float64(p.capacity-p.windowMax))
+	p.near = uint16(min(p.protectedMax/4, maxNear))
 }
 
 // Len returns the number of nodes in the policy.
@@ -172,16 +186,39 @@ func (p *Policy) Access(n *Node) {
 		// without its calls and branches. Access itself is too large for
 		// the compiler to inline (cost 138, budget 80).
 		p.protected.MoveToBack(n)
+		p.placed++
+		n.stampHi = p.placed
 		p.now++
 		return
 	}
 	p.access(n)
 }
 
+// AccessLate is Access for a hit that the owner recorded while hits
+// overlapped, and applies later in a batch. It does what Access does,
+// except where Access would only move n, a protected node (its short
+// path), and n was placed at the back of the protected queue fewer than
+// near placements ago, near being a quarter of the queue's largest size, at
+// most 2048: it then only counts the request. Such a move would only reorder
+// the nodes placed last, and it writes to the memory of the nodes hit
+// most, which the owner's other cores then read again. The placements are
+// counted in 16 bits: a node not placed for 2^16 placements or more is
+// left in place this way for about 3% of them, one more approximation for
+// hits that overlap, most of which the owner samples out anyway.
+func (p *Policy) AccessLate(n *Node) {
+	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 && p.placed-n.stampHi < p.near {
+		p.now++
+		return
+	}
+	p.Access(n)
+}
+
 // access is Access for every hit.
 func (p *Policy) access(n *Node) {
 	if n.queue == inProtected {
 		p.protected.MoveToBack(n)
+		p.placed++
+		n.stampHi = p.placed
 	} else if !p.move(n) {
 		return
 	}
@@ -209,6 +246,8 @@ func (p *Policy) move(n *Node) bool {
 		p.probation.Remove(n)
 		n.queue = inProtected
 		p.protected.PushBack(n)
+		p.placed++
+		n.stampHi = p.placed
 		p.demote()
 	default:
 		return false
@@ -335,6 +374,8 @@ func (p *Policy) contest(candidate, victim *Node) *Node {
 		p.probation.Remove(candidate)
 		candidate.queue = inProtected
 		p.protected.PushBack(candidate)
+		p.placed++
+		candidate.stampHi = p.placed
 		return victim
 	case admitted:
 		return victim
