@@ -162,12 +162,13 @@
 // protected segment by last use, probation by when each value entered it
 // (from the window, or demoted from the protected segment; a hit moves a
 // value on probation to the protected segment). While hits overlap, they
-// are recorded as under LRU, and a recorded hit that would only move a value
-// of the protected segment moved fewer than a quarter of that segment's
-// size (at most 2048) of moves ago is counted but not applied; the moves
-// are counted modulo 2^16, so that a value not moved for 2^16 moves or
-// more is taken for a recent one on at most 3% of its recorded hits. For a keyed singleton of clients
-// and pools, LRU is usually the right choice.
+// are recorded as under LRU, and a recorded hit that would only move a
+// value of the protected segment moved fewer than a quarter of that
+// segment's size (at most 4096) of moves ago is counted but not applied;
+// the moves are counted modulo 2^16, so that a value not moved for 2^16
+// moves or more is taken for a recent one on at most 6% of its recorded
+// hits. For a keyed singleton of clients and pools, LRU is usually the
+// right choice.
 //
 // # Expiry and refresh
 //

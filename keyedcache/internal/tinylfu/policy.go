@@ -116,8 +116,8 @@ type Policy struct {
 
 // maxNear bounds Policy.near: a node whose last placement is at least 2^16
 // placements old holds a stamp that has wrapped, and looks recent to
-// AccessLate for maxNear of every 2^16 placements (3%).
-const maxNear = 2048
+// AccessLate for maxNear of every 2^16 placements (6%).
+const maxNear = 4096
 
 // New returns a policy for at most capacity nodes (capacity >= 1). It
 // allocates everything the policy will need: about 8 bytes per unit of
@@ -199,11 +199,11 @@ func (p *Policy) Access(n *Node) {
 // except where Access would only move n, a protected node (its short
 // path), and n was placed at the back of the protected queue fewer than
 // near placements ago, near being a quarter of the queue's largest size, at
-// most 2048: it then only counts the request. Such a move would only reorder
+// most 4096: it then only counts the request. Such a move would only reorder
 // the nodes placed last, and it writes to the memory of the nodes hit
 // most, which the owner's other cores then read again. The placements are
 // counted in 16 bits: a node not placed for 2^16 placements or more is
-// left in place this way for about 3% of them, one more approximation for
+// left in place this way for up to 6% of them, one more approximation for
 // hits that overlap, most of which the owner samples out anyway.
 func (p *Policy) AccessLate(n *Node) {
 	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 && p.placed-n.stampHi < p.near {
