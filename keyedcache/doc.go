@@ -163,12 +163,14 @@
 // (from the window, or demoted from the protected segment; a hit moves a
 // value on probation to the protected segment). While hits overlap, they
 // are recorded as under LRU, and a recorded hit that would only move a
-// value of the protected segment moved fewer than a quarter of that
-// segment's size (at most 4096) of moves ago is counted but not applied;
-// the moves are counted modulo 2^16, so that a value not moved for 2^16
-// moves or more is taken for a recent one on at most 6% of its recorded
-// hits. For a keyed singleton of clients and pools, LRU is usually the
-// right choice.
+// value of the protected segment is counted but not applied if the value
+// was moved to the segment's back within the last near moves there, near
+// being a quarter of the segment's largest size (which the window's size
+// sets), at most 4096. The moves are counted modulo 2^16: a value not
+// moved for 2^16 moves or more looks recent while the count, which the
+// other values' moves advance, is within near of its last, which is at
+// most 1/16 of the count's values. For a keyed singleton of clients and
+// pools, LRU is usually the right choice.
 //
 // # Expiry and refresh
 //

@@ -116,7 +116,7 @@ type Policy struct {
 
 // maxNear bounds Policy.near: a node whose last placement is at least 2^16
 // placements old holds a stamp that has wrapped, and looks recent to
-// AccessLate for maxNear of every 2^16 placements (6%).
+// AccessLate for maxNear of every 2^16 values of the count (1/16).
 const maxNear = 4096
 
 // New returns a policy for at most capacity nodes (capacity >= 1). It
@@ -198,13 +198,17 @@ func (p *Policy) Access(n *Node) {
 // overlapped, and applies later in a batch. It does what Access does,
 // except where Access would only move n, a protected node (its short
 // path), and n was placed at the back of the protected queue fewer than
-// near placements ago, near being a quarter of the queue's largest size, at
-// most 4096: it then only counts the request. Such a move would only reorder
-// the nodes placed last, and it writes to the memory of the nodes hit
-// most, which the owner's other cores then read again. The placements are
-// counted in 16 bits: a node not placed for 2^16 placements or more is
-// left in place this way for up to 6% of them, one more approximation for
-// hits that overlap, most of which the owner samples out anyway.
+// near placements ago, near being a quarter of the queue's largest size
+// (setProtectedMax), at most maxNear: it then only counts the request. Such
+// a move would only reorder the nodes placed last, and it writes to the
+// memory of the nodes hit most, which the owner's other cores then read
+// again. The placements are counted in 16 bits: a node not placed for 2^16
+// placements or more looks recent, and its hits are left in place, while
+// the count (which other nodes' placements advance) is within near of its
+// stamp, for at most 1/16 of the count's values. That is one more
+// approximation for hits that overlap, most of which the owner samples out
+// anyway; such a node, among the oldest of the queue, may be demoted to
+// probation, where its frequency still defends it.
 func (p *Policy) AccessLate(n *Node) {
 	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 && p.placed-n.stampHi < p.near {
 		p.now++
