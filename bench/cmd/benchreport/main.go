@@ -3,12 +3,15 @@
 //
 // It runs the benchmark functions of package bench in-process with
 // testing.Benchmark: every measurement -reps times, the implementations
-// interleaved, and reports medians. It prints the machine it ran on, the
-// hit-path table (ns/op and allocs/op per implementation, workload and
-// GOMAXPROCS, each with its ratio to sync.Map), the churn of the mixed
-// workload, the thundering-herd table, the cost of a miss as the cache
-// grows, the bytes per entry, the hit ratios of the trace comparison (run
-// once: replays are deterministic) and the OpenAI connections table.
+// interleaved, and reports medians; a ratio between two implementations is
+// the median of their ratios within each repetition, where they ran one
+// after the other. It prints the machine it ran on, the hit-path table
+// (ns/op and allocs/op per implementation, workload and GOMAXPROCS, each
+// with its ratio to sync.Map), the churn of the mixed workload (with ratios
+// to golang-lru and otter), the thundering-herd table, the cost of a miss
+// as the cache grows, the bytes per entry, the hit ratios of the trace
+// comparison (run once: replays are deterministic) and the OpenAI
+// connections table.
 // Progress goes to standard error.
 //
 // Usage:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,7 +58,8 @@ func (r *report) hitTables(b *strings.Builder) {
 		"replaying a fixed trace of %d reads: `hot16` reads 16 keys uniformly at random, "+
 		"`zipf8192` reads 8192 keys under a Zipf distribution (s = %v). "+
 		"Bounded caches hold twice the keys. "+
-		"Beside each figure is its ratio to sync.Map in the same column (lower is better).\n\n",
+		"Beside each figure is its ratio to sync.Map in the same column: the median, over the runs, "+
+		"of the ratio within each run (lower is better).\n\n",
 		bench.KeyLen, bench.TraceLen, bench.ZipfS)
 
 	cols := r.hitColumns()
@@ -78,20 +80,28 @@ func (r *report) hitTables(b *strings.Builder) {
 		b.WriteString("\n")
 	}
 
-	table := func(title string, metric func(*summary) float64, format func(float64) string) {
+	table := func(title string, cell func(s, base *summary) string) {
 		header(title)
 		for _, impl := range r.impls {
 			row(impl, func(s, base *summary) string {
 				if !ok(s) {
 					return "failed"
 				}
-				return format(metric(s)) + ratio(metric(s), base, metric)
+				return cell(s, base)
 			})
 		}
 		b.WriteString("\n")
 	}
-	table("ns/op:", func(s *summary) float64 { return s.ns }, formatNs)
-	table("allocs/op:", func(s *summary) float64 { return s.allocs }, formatFloat)
+	table("ns/op:", func(s, base *summary) string {
+		if q, ok := pairedRatio(s, base); ok {
+			return formatNs(s.ns) + fmt.Sprintf(" (%.2fx)", q)
+		}
+		return formatNs(s.ns)
+	})
+	allocs := func(s *summary) float64 { return s.allocs }
+	table("allocs/op:", func(s, base *summary) string {
+		return formatFloat(s.allocs) + ratio(s.allocs, base, allocs)
+	})
 
 	var missed []string
 	measured := false
@@ -123,21 +133,46 @@ func (r *report) mixedTable(b *strings.Builder) {
 		"of a hot set of %d keys (Zipf, s = %v), one in four of a key never read before. "+
 		"Every miss builds a value and adds it; the cache holds at most %d entries, "+
 		"so it must evict. Bounded caches only. Allocations per miss are those beyond "+
-		"the value the miss builds, counted over the whole run.\n\n", bench.MixedHot, bench.ZipfS, bench.MixedBound)
-	b.WriteString("| cache | GOMAXPROCS | ns/op | allocs/op | allocs/miss | hit ratio |\n|:--|--:|--:|--:|--:|--:|\n")
+		"the value the miss builds, counted over the whole run. The columns headed \"/\" give "+
+		"ns/op as a ratio to that peer's at the same GOMAXPROCS: the median, over the runs, of the "+
+		"ratio within each run.\n\n", bench.MixedHot, bench.ZipfS, bench.MixedBound)
+	impls := bench.Bounded(r.impls)
+	var refs []bench.Impl
+	for _, impl := range impls {
+		if slices.Contains(mixedRefs, impl.Name) {
+			refs = append(refs, impl)
+		}
+	}
+	b.WriteString("| cache | GOMAXPROCS | ns/op |")
+	for _, ref := range refs {
+		fmt.Fprintf(b, " / %s |", escape(ref.Label))
+	}
+	b.WriteString(" allocs/op | allocs/miss | hit ratio |\n|:--|--:|--:|" + strings.Repeat("--:|", len(refs)) + "--:|--:|--:|\n")
 	for _, p := range r.procs {
-		for _, impl := range bench.Bounded(r.impls) {
+		for _, impl := range impls {
 			s := r.results[caseKey{sectionMixed, mixedGroup, p, impl.Name}]
 			if !ok(s) {
-				fmt.Fprintf(b, "| %s | %d | failed | failed | failed | failed |\n", escape(impl.Label), p)
+				fmt.Fprintf(b, "| %s | %d | failed |%s failed | failed | failed |\n", escape(impl.Label), p, strings.Repeat(" - |", len(refs)))
 				continue
 			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %.3f | %s |\n", escape(impl.Label), p,
-				formatNs(s.ns), formatFloat(s.allocs), s.extra["allocs/miss"], formatPercent(s.extra["hit-ratio"]))
+			fmt.Fprintf(b, "| %s | %d | %s |", escape(impl.Label), p, formatNs(s.ns))
+			for _, ref := range refs {
+				if q, ok := pairedRatio(s, r.results[caseKey{sectionMixed, mixedGroup, p, ref.Name}]); ok {
+					fmt.Fprintf(b, " %.2fx |", q)
+				} else {
+					b.WriteString(" - |")
+				}
+			}
+			fmt.Fprintf(b, " %s | %.3f | %s |\n", formatFloat(s.allocs), s.extra["allocs/miss"], formatPercent(s.extra["hit-ratio"]))
 		}
 	}
 	b.WriteString("\n")
 }
+
+// mixedRefs names the peers that the churn table gives ratios to: the
+// single mutex that most Go programs use (golang-lru) and the concurrent
+// cache built for churn (otter).
+var mixedRefs = []string{"lru", "otter"}
 
 func (r *report) herdTable(b *strings.Builder) {
 	b.WriteString("### Thundering herd\n\n")

@@ -46,7 +46,8 @@ func TestReport(t *testing.T) {
 		"Slowest single miss at N = 1e3 with the garbage collector off",
 		"### Bytes per entry", "### Hit ratios on traces", "| gli | 500 |", "| **mean** | |",
 		"### Hit path", "| cache | hot16, GOMAXPROCS=1 | hot16, GOMAXPROCS=2 | zipf8192, GOMAXPROCS=1 | zipf8192, GOMAXPROCS=2 |",
-		"### Churn: mixed reads and loads", "### Thundering herd", "| cache | N = 8 | N = 32 |",
+		"### Churn: mixed reads and loads", "| cache | GOMAXPROCS | ns/op | / golang-lru/v2 | / otter v2 | allocs/op |",
+		"### Thundering herd", "| cache | N = 8 | N = 32 |",
 		"| keyedcache | 1 | 1 |", "| keyedcache (bounded) | 1 | 1 |",
 		"### OpenAI clients", "| new SDK client per call |", "| reuse Clients |",
 	} {
@@ -66,6 +67,17 @@ func TestReport(t *testing.T) {
 	}
 	if n := strings.Count(md, "(1.00x)"); n < 4 {
 		t.Errorf("report has %d (1.00x) figures, want at least the 4 ns/op of sync.Map", n)
+	}
+	// The churn table's peers are each 1.00x themselves, within each run.
+	for _, prefix := range []string{"| golang-lru/v2 | 1 | ", "| otter v2 | 2 | "} {
+		i := strings.Index(md, prefix)
+		if i < 0 {
+			t.Errorf("report lacks the churn row %q", prefix)
+			continue
+		}
+		if line, _, _ := strings.Cut(md[i:], "\n"); !strings.Contains(line, " 1.00x |") {
+			t.Errorf("churn row %q has no 1.00x ratio to itself", line)
+		}
 	}
 	// One progress line per measurement: every case of the report, in
 	// every repetition.
@@ -188,12 +200,27 @@ func fakeReport() *report {
 						s.ns = 20 * float64(i+1)
 					}
 				}
+				s.perRun = []float64{s.ns, s.ns, s.ns, s.ns, s.ns}
 				s.extra["hit-ratio"] = 1
 				if c.name == "ristretto" {
 					s.extra["hit-ratio"] = 0.995
 				}
 			case sectionMixed:
-				s.ns, s.allocs, s.extra["hit-ratio"], s.extra["allocs/miss"] = 150, 1, 0.7, 1.25
+				// Runs that differ, so that a ratio within each run
+				// (golang-lru/v2's, keyedcache's) differs from the ratio of
+				// the medians, and one failed run of otter.
+				s.perRun = []float64{150, 150, 150, 150, 150}
+				switch c.name {
+				case "lru":
+					s.perRun = []float64{100, 200, 100, 200, 100}
+				case "otter":
+					s.perRun = []float64{150, 300, 150, 300, math.NaN()}
+					s.runs, s.failures = 4, 1
+				case "keyedcache-bounded":
+					s.perRun = []float64{130, 220, 110, 240, 120}
+				}
+				s.ns = medianOf(s.perRun)
+				s.allocs, s.extra["hit-ratio"], s.extra["allocs/miss"] = 1, 0.7, 1.25
 			case sectionHerd:
 				s.ns, s.extra["loads/op"] = 1e7, 8
 				if c.name == "otter" {
@@ -231,7 +258,11 @@ func TestMarkdown(t *testing.T) {
 		"| keyedcache (bounded) | 120 ns (6.00x) |",
 		"| sync.Map | 0 | 0 | 0 | 0 |",
 		"Hit ratio where reads missed (median): ristretto v2 on hot16 at GOMAXPROCS=1: 99.50%",
-		"| otter v2 | 4 | 150 ns | 1 | 1.250 | 70.00% |",
+		"| cache | GOMAXPROCS | ns/op | / golang-lru/v2 | / otter v2 | allocs/op | allocs/miss | hit ratio |",
+		"| golang-lru/v2 | 1 | 100 ns | 1.00x | 0.67x | 1 | 1.250 | 70.00% |",
+		"| otter v2 | 4 | 225 ns | 1.50x | 1.00x | 1 | 1.250 | 70.00% |",
+		// 1.20x and 0.77x within each run, where the medians give 1.30x and 0.58x.
+		"| keyedcache (bounded) | 1 | 130 ns | 1.20x | 0.77x | 1 | 1.250 | 70.00% |",
 		"| otter v2 | failed | failed |",
 		"| sync.Map | 8 | 8 |",
 		"| reuse Clients | 250 µs | 320 | 0.0234 |",
@@ -323,6 +354,40 @@ func TestTicks(t *testing.T) {
 		if step != tc.step || top != tc.top {
 			t.Errorf("ticks(%v) = %v, %v; want %v, %v", tc.max, step, top, tc.step, tc.top)
 		}
+	}
+}
+
+// medianOf returns the median of the numbers of vs that are not NaN.
+func medianOf(vs []float64) float64 {
+	var ok []float64
+	for _, v := range vs {
+		if !math.IsNaN(v) {
+			ok = append(ok, v)
+		}
+	}
+	return median(ok)
+}
+
+func TestPairedRatio(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		s, base []float64
+		want    float64
+		ok      bool
+	}{
+		{[]float64{130, 220, 110, 240, 120}, []float64{100, 200, 100, 200, 100}, 1.2, true},
+		{[]float64{10, nan, 30}, []float64{nan, 10, 10}, 3, true}, // only the third run has both
+		{[]float64{10, 20}, []float64{5, 10, 99}, 2, true},        // runs beyond the shorter are unpaired
+		{[]float64{10, nan}, []float64{nan, 10}, 0, false},
+		{nil, []float64{10}, 0, false},
+	} {
+		got, ok := pairedRatio(&summary{perRun: tc.s}, &summary{perRun: tc.base})
+		if ok != tc.ok || math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("pairedRatio(%v, %v) = %v, %v; want %v, %v", tc.s, tc.base, got, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := pairedRatio(nil, &summary{perRun: []float64{1}}); ok {
+		t.Errorf("pairedRatio(nil, ...) reports a ratio")
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -60,6 +61,7 @@ type summary struct {
 	runs     int                // runs that succeeded
 	failures int                // runs that failed
 	ns       float64            // median ns/op
+	perRun   []float64          // ns/op of each repetition, in order; NaN where it failed
 	allocs   float64            // median allocs/op
 	extra    map[string]float64 // median of each reported metric
 }
@@ -239,6 +241,7 @@ func measure(cfg config) *report {
 
 	samples := map[caseKey][]testing.BenchmarkResult{}
 	failures := map[caseKey]int{}
+	perRun := map[caseKey][]float64{}
 	start, done := time.Now(), 0
 	for rep := range cfg.reps {
 		for _, g := range groups {
@@ -248,8 +251,10 @@ func measure(cfg config) *report {
 				done++
 				if res.N == 0 {
 					failures[c.caseKey]++
+					perRun[c.caseKey] = append(perRun[c.caseKey], math.NaN())
 				} else {
 					samples[c.caseKey] = append(samples[c.caseKey], res)
+					perRun[c.caseKey] = append(perRun[c.caseKey], nsPerOp(res))
 				}
 				progress(cfg.progress, done, total, time.Since(start), c.caseKey, res)
 			}
@@ -258,6 +263,7 @@ func measure(cfg config) *report {
 	for _, g := range groups {
 		for _, c := range g {
 			r.results[c.caseKey] = summarize(samples[c.caseKey], failures[c.caseKey])
+			r.results[c.caseKey].perRun = perRun[c.caseKey]
 		}
 	}
 	if len(r.traceRows) > 0 {
@@ -304,7 +310,7 @@ func summarize(results []testing.BenchmarkResult, failures int) *summary {
 	var ns, allocs []float64
 	extra := map[string][]float64{}
 	for _, res := range results {
-		ns = append(ns, float64(res.T.Nanoseconds())/float64(res.N))
+		ns = append(ns, nsPerOp(res))
 		allocs = append(allocs, float64(res.AllocsPerOp()))
 		for unit, v := range res.Extra {
 			extra[unit] = append(extra[unit], v)
@@ -315,6 +321,32 @@ func summarize(results []testing.BenchmarkResult, failures int) *summary {
 		s.extra[unit] = median(vs)
 	}
 	return s
+}
+
+func nsPerOp(res testing.BenchmarkResult) float64 {
+	return float64(res.T.Nanoseconds()) / float64(res.N)
+}
+
+// pairedRatio returns the median, over the repetitions in which both s and
+// base ran, of s's ns/op divided by base's in that repetition: measured
+// minutes apart at most, rather than across the whole report, so that the
+// machine's drift between repetitions cancels out. ok is false when no
+// repetition has both.
+func pairedRatio(s, base *summary) (r float64, ok bool) {
+	if s == nil || base == nil {
+		return 0, false
+	}
+	var rs []float64
+	for i := range min(len(s.perRun), len(base.perRun)) {
+		v, b := s.perRun[i], base.perRun[i]
+		if !math.IsNaN(v) && !math.IsNaN(b) && b > 0 {
+			rs = append(rs, v/b)
+		}
+	}
+	if len(rs) == 0 {
+		return 0, false
+	}
+	return median(rs), true
 }
 
 // median returns the median of vs, which must not be empty; vs is sorted.
