@@ -102,6 +102,7 @@ func (r *report) hitTables(b *strings.Builder) {
 	table("allocs/op:", func(s, base *summary) string {
 		return formatFloat(s.allocs) + ratio(s.allocs, base, allocs)
 	})
+	r.policyRatios(b, cols)
 
 	var missed []string
 	measured := false
@@ -124,6 +125,24 @@ func (r *report) hitTables(b *strings.Builder) {
 		b.WriteString("Hit ratio where reads missed (median): " + strings.Join(missed, "; ") + ".\n\n")
 	case measured:
 		b.WriteString("Every read hit.\n\n")
+	}
+}
+
+// policyRatios prints what a hit costs under keyedcache's TinyLFU policy
+// as a ratio to its cost under LRU, column by column, if both were
+// measured.
+func (r *report) policyRatios(b *strings.Builder, cols []caseKey) {
+	var cells []string
+	for _, c := range cols {
+		lfu, lru := c, c
+		lfu.name, lru.name = "keyedcache-tinylfu", "keyedcache-bounded"
+		if q, ok := pairedRatio(r.results[lfu], r.results[lru]); ok {
+			cells = append(cells, fmt.Sprintf("%.2fx on %s at GOMAXPROCS=%d", q, c.group, c.procs))
+		}
+	}
+	if len(cells) > 0 {
+		b.WriteString("A hit under keyedcache's TinyLFU policy costs, as a ratio to its cost under LRU " +
+			"(keyedcache (bounded)) within each run: " + strings.Join(cells, ", ") + ".\n\n")
 	}
 }
 
