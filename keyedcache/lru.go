@@ -248,8 +248,7 @@ func (c *KeyedCache[K, V]) applyLocked(e *entry[K, V]) {
 	if c.rec.tick-e.tn.Stamp() < c.rec.near {
 		return
 	}
-	c.stampLocked(e)
-	c.order.MoveToBack(&e.tn)
+	c.accessLocked(e)
 }
 
 // accessLocked records a use of e, a live value.

@@ -178,20 +178,32 @@ func (p *Policy) Contains(n *Node) bool {
 // on probation moves to the protected queue. Accessing a node not in the
 // policy does nothing.
 func (p *Policy) Access(n *Node) {
-	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 {
-		// The most common hit: a protected node whose counters are
-		// saturated, whose key is not in the sims' sample, while no
-		// contest is followed and the window is not moving. What access
-		// would do of it comes down to this (observe's count included),
-		// without its calls and branches. Access itself is too large for
-		// the compiler to inline (cost 138, budget 80).
+	if p.onlyMoves(n) {
+		// What access would do of the most common hit comes down to
+		// this (observe's count included), without its calls and
+		// branches. Access itself is too large for the compiler to
+		// inline (cost 138, budget 80).
 		p.protected.MoveToBack(n)
-		p.placed++
-		n.stampHi = p.placed
+		p.stampPlaced(n)
 		p.now++
 		return
 	}
 	p.access(n)
+}
+
+// onlyMoves reports whether a hit on n would only move it to the back of
+// the protected queue (and count the request): the most common hit, on a
+// protected node whose counters are saturated, whose key is not in the
+// sims' sample, while no contest is followed and the window is not moving.
+func (p *Policy) onlyMoves(n *Node) bool {
+	return n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0
+}
+
+// stampPlaced counts a placement of n at the back of the protected queue,
+// and stamps n with the count (AccessLate). Every such placement calls it.
+func (p *Policy) stampPlaced(n *Node) {
+	p.placed++
+	n.stampHi = p.placed
 }
 
 // AccessLate is Access for a hit that the owner recorded while hits
@@ -210,7 +222,7 @@ func (p *Policy) Access(n *Node) {
 // anyway; such a node, among the oldest of the queue, may be demoted to
 // probation, where its frequency still defends it.
 func (p *Policy) AccessLate(n *Node) {
-	if n.queue == inProtected && n.sat == p.sketch.epoch && !n.sampled && p.pairs.followed|p.adjustment == 0 && p.placed-n.stampHi < p.near {
+	if p.onlyMoves(n) && p.placed-n.stampHi < p.near {
 		p.now++
 		return
 	}
@@ -221,8 +233,7 @@ func (p *Policy) AccessLate(n *Node) {
 func (p *Policy) access(n *Node) {
 	if n.queue == inProtected {
 		p.protected.MoveToBack(n)
-		p.placed++
-		n.stampHi = p.placed
+		p.stampPlaced(n)
 	} else if !p.move(n) {
 		return
 	}
@@ -250,8 +261,7 @@ func (p *Policy) move(n *Node) bool {
 		p.probation.Remove(n)
 		n.queue = inProtected
 		p.protected.PushBack(n)
-		p.placed++
-		n.stampHi = p.placed
+		p.stampPlaced(n)
 		p.demote()
 	default:
 		return false
@@ -378,8 +388,7 @@ func (p *Policy) contest(candidate, victim *Node) *Node {
 		p.probation.Remove(candidate)
 		candidate.queue = inProtected
 		p.protected.PushBack(candidate)
-		p.placed++
-		candidate.stampHi = p.placed
+		p.stampPlaced(candidate)
 		return victim
 	case admitted:
 		return victim
