@@ -92,12 +92,7 @@ func (r *report) hitTables(b *strings.Builder) {
 		}
 		b.WriteString("\n")
 	}
-	table("ns/op:", func(s, base *summary) string {
-		if q, ok := pairedRatio(s, base); ok {
-			return formatNs(s.ns) + fmt.Sprintf(" (%.2fx)", q)
-		}
-		return formatNs(s.ns)
-	})
+	table("ns/op:", func(s, base *summary) string { return formatNs(s.ns) + pairedLabel(s, base) })
 	allocs := func(s *summary) float64 { return s.allocs }
 	table("allocs/op:", func(s, base *summary) string {
 		return formatFloat(s.allocs) + ratio(s.allocs, base, allocs)
@@ -136,7 +131,7 @@ func (r *report) policyRatios(b *strings.Builder, cols []caseKey) {
 	for _, c := range cols {
 		lfu, lru := c, c
 		lfu.name, lru.name = "keyedcache-tinylfu", "keyedcache-bounded"
-		if q, ok := pairedRatio(r.results[lfu], r.results[lru]); ok {
+		if q, paired := pairedRatio(r.results[lfu], r.results[lru]); paired {
 			cells = append(cells, fmt.Sprintf("%.2fx on %s at GOMAXPROCS=%d", q, c.group, c.procs))
 		}
 	}
@@ -176,7 +171,7 @@ func (r *report) mixedTable(b *strings.Builder) {
 			}
 			fmt.Fprintf(b, "| %s | %d | %s |", escape(impl.Label), p, formatNs(s.ns))
 			for _, ref := range refs {
-				if q, ok := pairedRatio(s, r.results[caseKey{sectionMixed, mixedGroup, p, ref.Name}]); ok {
+				if q, paired := pairedRatio(s, r.results[caseKey{sectionMixed, mixedGroup, p, ref.Name}]); paired {
 					fmt.Fprintf(b, " %.2fx |", q)
 				} else {
 					b.WriteString(" - |")

@@ -309,6 +309,10 @@ func TestSVG(t *testing.T) {
 	if !strings.Contains(b.String(), `width="580.0"`) {
 		t.Errorf("longest bar does not span the plot (%d units)", svgPlotEnd-svgPlotLeft)
 	}
+	// Labels give the ratio to sync.Map within each run, as the table does.
+	if !strings.Contains(b.String(), ">40.0 ns (2.00x)<") {
+		t.Errorf("golang-lru's bar lacks the label 40.0 ns (2.00x)")
+	}
 }
 
 func TestFormat(t *testing.T) {

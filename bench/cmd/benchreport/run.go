@@ -323,6 +323,7 @@ func summarize(results []testing.BenchmarkResult, failures int) *summary {
 	return s
 }
 
+// nsPerOp returns the ns/op of one run.
 func nsPerOp(res testing.BenchmarkResult) float64 {
 	return float64(res.T.Nanoseconds()) / float64(res.N)
 }
@@ -347,6 +348,15 @@ func pairedRatio(s, base *summary) (r float64, ok bool) {
 		return 0, false
 	}
 	return median(rs), true
+}
+
+// pairedLabel returns " (0.84x)": pairedRatio of s to base, or "" when
+// there is none. The hit path's table and chart label ns/op with it.
+func pairedLabel(s, base *summary) string {
+	if q, paired := pairedRatio(s, base); paired {
+		return fmt.Sprintf(" (%.2fx)", q)
+	}
+	return ""
 }
 
 // median returns the median of vs, which must not be empty; vs is sorted.

@@ -78,7 +78,7 @@ func writeSVG(w io.Writer, r *report) error {
 			if !ok(s) {
 				text(&body, svgPlotLeft+4, mid, "start", `font-size="12" fill="#b00"`, "failed")
 			} else {
-				label := formatNs(s.ns) + ratio(s.ns, base, func(s *summary) float64 { return s.ns })
+				label := formatNs(s.ns) + pairedLabel(s, base)
 				fmt.Fprintf(&body, `<rect x="%d" y="%g" width="%.1f" height="%d" fill="%s">`,
 					svgPlotLeft, y, x(s.ns)-svgPlotLeft, svgBarH, palette[i%len(palette)])
 				body.WriteString("<title>")
