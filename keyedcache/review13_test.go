@@ -347,30 +347,59 @@ func TestReview13HitsRaceDrains(t *testing.T) {
 }
 
 func r13Race(t *testing.T, procs int, pol Policy, evict bool) {
-	var mu sync.Mutex
-	leftBy := map[int64]int{}
-	var c *KeyedCache[int, *r13Val]
+	var left r13Left
 	const keys = 48
 	max := 4 * keys
 	if evict {
 		max = keys / 2
 	}
-	c, made := r13New(t, procs, max, pol, func(_ int, v *r13Val, _ Reason) {
-		mu.Lock()
-		leftBy[v.id]++
-		mu.Unlock()
-	})
+	c, made := r13New(t, procs, max, pol, left.onEvict)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	ctx := context.Background()
-	var gets atomic.Int64
-	var setID atomic.Int64
 	pauses, perPause := 60, 400
 	if raceEnabled {
 		pauses, perPause = 20, 200
 	}
+	ops := r13Ops{keys: keys, hot: 8, hotOneIn: 4, del: 20, set: 30, clear: 32, clearPauses: 1, keysCalls: 30}
+	gets := r13Overlap(t, c, made, ops, pauses, perPause, func(p int) {
+		for _, err := range r13Invariant(c, !evict) {
+			t.Errorf("pause %d: %s", p, err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	r2Check(t, c)
+	if s := c.Stats(); s.Hits+s.Misses != uint64(gets) {
+		t.Errorf("Stats Hits %d + Misses %d != %d Gets", s.Hits, s.Misses, gets)
+	}
+	c.Close()
+	// A value whose load Delete, Set or Clear made stale reaches its
+	// Gets but is never stored, so it never leaves: at most once.
+	left.check(t, made)
+}
+
+// r13Ops is the mix of calls of r13Overlap. A key is drawn from [0, keys),
+// and all but one draw in hotOneIn are then taken modulo hot (the hot
+// keys). Of goroutine 0's calls, per mille, those below del Delete, below
+// set Set a new value, and below clear Clear, in the pauses p with
+// p%clearPauses == clearPauses-1 only; those of goroutine 1 below keysCalls
+// list Keys. Every other call is a Get.
+type r13Ops struct {
+	keys, hot, hotOneIn    int
+	del, set, clear        int
+	clearPauses, keysCalls int
+}
+
+// r13Overlap runs pauses rounds of eight goroutines, each making perPause
+// calls of ops on c with hits overlapping (the mode set by hand: on a
+// machine of two cores they may not be seen to), and calls check after
+// each round, until a round fails the test. A Get must return its key's
+// value; a value Set is recorded in made. It returns the number of Gets.
+func r13Overlap(t *testing.T, c *KeyedCache[int, *r13Val], made *sync.Map, ops r13Ops, pauses, perPause int, check func(p int)) int64 {
+	ctx := context.Background()
+	var gets, setID atomic.Int64
 	const G = 8
 	for p := range pauses {
-		// Hits overlap: on a machine of two cores they may not be seen to.
 		c.stripes.concurrent.Store(true)
 		var wg sync.WaitGroup
 		for g := range G {
@@ -379,20 +408,20 @@ func r13Race(t *testing.T, procs int, pol Policy, evict bool) {
 				defer wg.Done()
 				rng := rand.New(rand.NewPCG(uint64(p), uint64(g)))
 				for range perPause {
-					k := rng.IntN(keys)
-					if rng.IntN(4) != 0 {
-						k %= 8 // hot keys: mostly hits
+					k := rng.IntN(ops.keys)
+					if rng.IntN(ops.hotOneIn) != 0 {
+						k %= ops.hot
 					}
 					switch op := rng.IntN(1000); {
-					case g == 0 && op < 20:
+					case g == 0 && op < ops.del:
 						c.Delete(k)
-					case g == 0 && op < 30:
+					case g == 0 && op < ops.set:
 						v := &r13Val{k: k, id: -setID.Add(1)}
 						made.Store(v.id, weak.Make(v))
 						c.Set(k, v)
-					case g == 0 && op < 32:
+					case g == 0 && op < ops.clear && p%ops.clearPauses == ops.clearPauses-1:
 						c.Clear()
-					case g == 1 && op < 30:
+					case g == 1 && op < ops.keysCalls:
 						c.Keys()
 					default:
 						gets.Add(1)
@@ -405,26 +434,39 @@ func r13Race(t *testing.T, procs int, pol Policy, evict bool) {
 			}()
 		}
 		wg.Wait()
-		for _, err := range r13Invariant(c, !evict) {
-			t.Errorf("pause %d: %s", p, err)
-		}
+		check(p)
 		if t.Failed() {
-			return
+			break
 		}
 	}
-	r2Check(t, c)
-	if s := c.Stats(); s.Hits+s.Misses != uint64(gets.Load()) {
-		t.Errorf("Stats Hits %d + Misses %d != %d Gets", s.Hits, s.Misses, gets.Load())
+	return gets.Load()
+}
+
+// r13Left counts the OnEvict calls of each value, by id.
+type r13Left struct {
+	mu sync.Mutex
+	by map[int64]int
+}
+
+func (l *r13Left) onEvict(_ int, v *r13Val, _ Reason) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.by == nil {
+		l.by = map[int64]int{}
 	}
-	c.Close()
+	l.by[v.id]++
+}
+
+// check fails the test if a value of made left more than once, or is still
+// reachable: the cache must have been closed.
+func (l *r13Left) check(t *testing.T, made *sync.Map) {
+	t.Helper()
 	runtime.GC()
 	runtime.GC()
-	mu.Lock()
-	defer mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	made.Range(func(id, w any) bool {
-		// A value whose load Delete, Set or Clear made stale reaches its
-		// Gets but is never stored, so it never leaves: at most once.
-		if n := leftBy[id.(int64)]; n > 1 {
+		if n := l.by[id.(int64)]; n > 1 {
 			t.Errorf("value %d: OnEvict ran %d times", id, n)
 		}
 		if w.(weak.Pointer[r13Val]).Value() != nil {

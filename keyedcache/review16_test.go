@@ -28,13 +28,9 @@ package keyedcache
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"weak"
 
 	"github.com/reuse-go/reuse/keyedcache/internal/tinylfu"
 )
@@ -100,87 +96,34 @@ func r16CheckTiny[K comparable, V any](t *testing.T, c *KeyedCache[K, V]) {
 func TestReview16TinyLFUOverlapInvariants(t *testing.T) {
 	for _, procs := range []int{2, 64} {
 		t.Run(fmt.Sprintf("procs%d", procs), func(t *testing.T) {
-			var mu sync.Mutex
-			leftBy := map[int64]int{}
+			var left r13Left
 			const keys, max = 400, 120
-			c, made := r13New(t, procs, max, TinyLFU, func(_ int, v *r13Val, _ Reason) {
-				mu.Lock()
-				leftBy[v.id]++
-				mu.Unlock()
-			})
+			c, made := r13New(t, procs, max, TinyLFU, left.onEvict)
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-			ctx := context.Background()
-			var gets, setID atomic.Int64
 			pauses, perPause := 40, 1000
 			if raceEnabled {
 				pauses, perPause = 10, 400
 			}
-			const G = 8
-			for p := range pauses {
-				c.stripes.concurrent.Store(true)
-				var wg sync.WaitGroup
-				for g := range G {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						rng := rand.New(rand.NewPCG(uint64(p), uint64(g)))
-						for range perPause {
-							k := rng.IntN(keys)
-							if rng.IntN(8) != 0 {
-								k %= 40 // hot keys
-							}
-							switch op := rng.IntN(1000); {
-							case g == 0 && op < 10:
-								c.Delete(k)
-							case g == 0 && op < 20:
-								v := &r13Val{k: k, id: -setID.Add(1)}
-								made.Store(v.id, weak.Make(v))
-								c.Set(k, v)
-							case g == 0 && op < 21 && p%4 == 3:
-								c.Clear()
-							case g == 1 && op < 10:
-								c.Keys()
-							default:
-								gets.Add(1)
-								if v, err := c.Get(ctx, k); err != nil || v.k != k {
-									t.Errorf("Get(%d) = %v, %v", k, v, err)
-									return
-								}
-							}
-						}
-					}()
-				}
-				wg.Wait()
+			ops := r13Ops{keys: keys, hot: 40, hotOneIn: 8, del: 10, set: 20, clear: 21, clearPauses: 4, keysCalls: 10}
+			gets := r13Overlap(t, c, made, ops, pauses, perPause, func(p int) {
 				for _, err := range r13Invariant(c, false) {
 					t.Errorf("pause %d: %s", p, err)
 				}
 				r16CheckTiny(t, c)
-				if t.Failed() {
-					return
-				}
+			})
+			if t.Failed() {
+				return
 			}
 			r2Check(t, c)
 			s := c.Stats()
-			if s.Hits+s.Misses != uint64(gets.Load()) || s.Entries != c.Len() || s.Entries > max {
-				t.Errorf("Stats %+v: Hits + Misses != %d Gets, or Entries != Len %d", s, gets.Load(), c.Len())
+			if s.Hits+s.Misses != uint64(gets) || s.Entries != c.Len() || s.Entries > max {
+				t.Errorf("Stats %+v: Hits + Misses != %d Gets, or Entries != Len %d", s, gets, c.Len())
 			}
-			if s.Hits < uint64(gets.Load())/2 {
-				t.Errorf("Stats %+v: fewer hits than the workload gives (%d Gets)", s, gets.Load())
+			if s.Hits < uint64(gets)/2 {
+				t.Errorf("Stats %+v: fewer hits than the workload gives (%d Gets)", s, gets)
 			}
 			c.Close()
-			runtime.GC()
-			runtime.GC()
-			mu.Lock()
-			defer mu.Unlock()
-			made.Range(func(id, w any) bool {
-				if n := leftBy[id.(int64)]; n > 1 {
-					t.Errorf("value %d: OnEvict ran %d times", id, n)
-				}
-				if w.(weak.Pointer[r13Val]).Value() != nil {
-					t.Errorf("value %d still reachable after Close", id)
-				}
-				return true
-			})
+			left.check(t, made)
 		})
 	}
 }
