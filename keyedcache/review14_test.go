@@ -79,6 +79,29 @@ func r14Gated(calls *atomic.Int32, gate chan struct{}, second func(k string, n i
 	}
 }
 
+// r14MakeStale makes the refresh of k stale by calling how (Delete, Set,
+// Clear or Close) in a goroutine of its own, and returns a channel closed
+// when that call returns.
+func r14MakeStale(c *KeyedCache[string, string], how string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		switch how {
+		case "Delete":
+			c.Delete("k")
+		case "Set":
+			c.Set("k", "set")
+		case "Clear":
+			c.Clear()
+		case "Close":
+			c.Close()
+		default:
+			panic("r14MakeStale: no call " + how)
+		}
+	}()
+	return done
+}
+
 // r14StartRefresh loads k#1 and starts its refresh (call 2), at 1s.
 func r14StartRefresh(t *testing.T, c *KeyedCache[string, string]) {
 	t.Helper()
@@ -270,18 +293,7 @@ func TestReview14StaleRefreshFailsNoOnEvict(t *testing.T) {
 						RefreshAfter: time.Second, OnEvict: log.add,
 					})
 					r14StartRefresh(t, c)
-					done := make(chan struct{})
-					go func() {
-						switch why {
-						case "Delete":
-							c.Delete("k")
-						case "Set":
-							c.Set("k", "set")
-						case "Close":
-							c.Close()
-						}
-						close(done)
-					}()
+					done := r14MakeStale(c, why)
 					synctest.Wait()
 					close(gate)
 					<-done
@@ -338,20 +350,7 @@ func TestReview14OrphanOnEvictReenters(t *testing.T) {
 					RefreshAfter: time.Second, OnEvict: onEvict,
 				})
 				r14StartRefresh(t, c)
-				done := make(chan struct{})
-				go func() {
-					switch staleBy {
-					case "Delete":
-						c.Delete("k")
-					case "Set":
-						c.Set("k", "set")
-					case "Clear":
-						c.Clear()
-					case "Close":
-						c.Close()
-					}
-					close(done)
-				}()
+				done := r14MakeStale(c, staleBy)
 				synctest.Wait()
 				close(gate)
 				synctest.Wait()
