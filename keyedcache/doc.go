@@ -156,8 +156,8 @@
 // more than others, or where scans and loops occur: it keeps more hits than
 // LRU on such traces (the trace tests pin its figures). It gives up the
 // exact LRU order, and costs more per miss; a hit costs about what it costs
-// under LRU (it is also counted in the sketch, unless the key's counts are
-// already at their ceiling). Under it, Keys and All list the window, then the probation
+// under LRU, a little more where most keys are rare (it is also counted in
+// the sketch, unless the key's counts are already at their ceiling). Under it, Keys and All list the window, then the probation
 // segment, then the protected segment, each oldest first: the window and the
 // protected segment by last use, probation by when each value entered it
 // (from the window, or demoted from the protected segment; a hit moves a
