@@ -358,41 +358,45 @@ func TestCancellation(t *testing.T) {
 }
 
 func TestCancellationOfEveryWaiterAbandonsTheLoad(t *testing.T) {
-	started := make(chan context.Context, 2)
-	c := newCache(t, func(ctx context.Context, k string) (string, error) {
-		started <- ctx
-		<-ctx.Done()
-		return "late", nil // a result after cancellation is not stored
-	}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 2)
-	for range 2 {
-		go func() { _, err := c.Get(ctx, "k"); errc <- err }()
-	}
-	lctx := <-started
-	waitFor(t, func() bool { return c.Stats().Misses == 2 })
-	cancel()
-	for range 2 {
-		if err := <-errc; !errors.Is(err, context.Canceled) {
-			t.Errorf("Get = %v, want context.Canceled", err)
+	// In a bubble, so that the 10 ms deadline below cannot pass before the
+	// Get that carries it has started its load, however the machine stalls.
+	synctest.Test(t, func(t *testing.T) {
+		started := make(chan context.Context, 2)
+		c := newCache(t, func(ctx context.Context, k string) (string, error) {
+			started <- ctx
+			<-ctx.Done()
+			return "late", nil // a result after cancellation is not stored
+		}, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 2)
+		for range 2 {
+			go func() { _, err := c.Get(ctx, "k"); errc <- err }()
 		}
-	}
-	<-lctx.Done() // cancelled once every waiter left
-	waitFor(t, func() bool { return c.Stats().Loads == 1 })
-	if _, ok := c.Peek("k"); ok {
-		t.Errorf("an abandoned load was stored")
-	}
-	// A new Get starts afresh instead of joining the abandoned load.
-	go func() {
 		lctx := <-started
-		<-lctx.Done()
-	}()
-	short, cancelShort := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancelShort()
-	if _, err := c.Get(short, "k"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Get with a deadline = %v, want context.DeadlineExceeded", err)
-	}
-	waitFor(t, func() bool { return c.Stats().Loads == 2 })
+		waitFor(t, func() bool { return c.Stats().Misses == 2 })
+		cancel()
+		for range 2 {
+			if err := <-errc; !errors.Is(err, context.Canceled) {
+				t.Errorf("Get = %v, want context.Canceled", err)
+			}
+		}
+		<-lctx.Done() // cancelled once every waiter left
+		waitFor(t, func() bool { return c.Stats().Loads == 1 })
+		if _, ok := c.Peek("k"); ok {
+			t.Errorf("an abandoned load was stored")
+		}
+		// A new Get starts afresh instead of joining the abandoned load.
+		go func() {
+			lctx := <-started
+			<-lctx.Done()
+		}()
+		short, cancelShort := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancelShort()
+		if _, err := c.Get(short, "k"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Get with a deadline = %v, want context.DeadlineExceeded", err)
+		}
+		waitFor(t, func() bool { return c.Stats().Loads == 2 })
+	})
 }
 
 func TestGetWithDoneContext(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 	"weak"
 )
@@ -51,91 +52,97 @@ func TestReview8RefreshInFlightPinsTheValueItRefreshes(t *testing.T) {
 		_ [1 << 10]byte
 	}
 	for _, how := range []string{"Set", "Expired", "Evicted", "Delete"} {
+		// In a bubble, so that the 3 ms before the refresh cannot reach
+		// the 50 ms TTL however the machine stalls: the second Get would
+		// then load afresh, and wait on release, which only this goroutine
+		// closes.
 		t.Run(how, func(t *testing.T) {
-			var (
-				mu      sync.Mutex
-				calls   int
-				evicted atomic.Int32
-			)
-			release := make(chan struct{})
-			refreshing := make(chan struct{})
-			var first weak.Pointer[box]
-			opts := &Options[int, *box]{
-				RefreshAfter: time.Millisecond,
-				OnEvict: func(k int, b *box, r Reason) {
-					if k == 1 && b.n == 0 {
-						evicted.Add(1)
+			synctest.Test(t, func(t *testing.T) {
+				var (
+					mu      sync.Mutex
+					calls   int
+					evicted atomic.Int32
+				)
+				release := make(chan struct{})
+				refreshing := make(chan struct{})
+				var first weak.Pointer[box]
+				opts := &Options[int, *box]{
+					RefreshAfter: time.Millisecond,
+					OnEvict: func(k int, b *box, r Reason) {
+						if k == 1 && b.n == 0 {
+							evicted.Add(1)
+						}
+					},
+				}
+				switch how {
+				case "Expired":
+					opts.TTL = 50 * time.Millisecond
+				case "Evicted":
+					opts.MaxEntries = 1
+				}
+				c := newCache(t, func(ctx context.Context, k int) (*box, error) {
+					mu.Lock()
+					n := calls
+					if k == 1 {
+						calls++
 					}
-				},
-			}
-			switch how {
-			case "Expired":
-				opts.TTL = 50 * time.Millisecond
-			case "Evicted":
-				opts.MaxEntries = 1
-			}
-			c := newCache(t, func(ctx context.Context, k int) (*box, error) {
-				mu.Lock()
-				n := calls
-				if k == 1 {
-					calls++
-				}
-				mu.Unlock()
-				if k != 1 {
-					return &box{n: -1}, nil
-				}
-				if n == 1 { // the refresh: a slow call
-					close(refreshing)
-					<-release
-				}
-				b := &box{n: n}
-				if n == 0 {
-					first = weak.Make(b)
-				}
-				return b, nil
-			}, opts)
-			defer func() {
-				select {
-				case <-release:
-				default:
-					close(release)
-				}
-			}()
-			if _, err := c.Get(context.Background(), 1); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(3 * time.Millisecond)
-			if _, err := c.Get(context.Background(), 1); err != nil { // starts the refresh
-				t.Fatal(err)
-			}
-			<-refreshing
-			switch how {
-			case "Set":
-				if err := c.Set(1, &box{n: 2}); err != nil {
+					mu.Unlock()
+					if k != 1 {
+						return &box{n: -1}, nil
+					}
+					if n == 1 { // the refresh: a slow call
+						close(refreshing)
+						<-release
+					}
+					b := &box{n: n}
+					if n == 0 {
+						first = weak.Make(b)
+					}
+					return b, nil
+				}, opts)
+				defer func() {
+					select {
+					case <-release:
+					default:
+						close(release)
+					}
+				}()
+				if _, err := c.Get(context.Background(), 1); err != nil {
 					t.Fatal(err)
 				}
-			case "Expired":
-				time.Sleep(60 * time.Millisecond)
-				c.Delete(2) // sweeps key 1's expired value
-			case "Evicted":
-				if _, err := c.Get(context.Background(), 2); err != nil {
+				time.Sleep(3 * time.Millisecond)
+				if _, err := c.Get(context.Background(), 1); err != nil { // starts the refresh
 					t.Fatal(err)
 				}
-			case "Delete":
-				if !c.Delete(1) {
-					t.Fatal("Delete found no value")
+				<-refreshing
+				switch how {
+				case "Set":
+					if err := c.Set(1, &box{n: 2}); err != nil {
+						t.Fatal(err)
+					}
+				case "Expired":
+					time.Sleep(60 * time.Millisecond)
+					c.Delete(2) // sweeps key 1's expired value
+				case "Evicted":
+					if _, err := c.Get(context.Background(), 2); err != nil {
+						t.Fatal(err)
+					}
+				case "Delete":
+					if !c.Delete(1) {
+						t.Fatal("Delete found no value")
+					}
 				}
-			}
-			if n := evicted.Load(); n != 1 {
-				t.Fatalf("%d OnEvict calls for the first value, want 1", n)
-			}
-			runtime.GC()
-			runtime.GC()
-			if first.Value() != nil {
-				t.Errorf("%s: the value left and its OnEvict ran, but the cache still reaches it through the refresh in flight (load.of)", how)
-			}
-			close(release)
-			waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.loading.Len() == 0 })
+				if n := evicted.Load(); n != 1 {
+					t.Fatalf("%d OnEvict calls for the first value, want 1", n)
+				}
+				runtime.GC()
+				runtime.GC()
+				if first.Value() != nil {
+					t.Errorf("%s: the value left and its OnEvict ran, but the cache still reaches it through the refresh in flight (load.of)", how)
+				}
+				close(release)
+				waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.loading.Len() == 0 })
+			})
 		})
 	}
 }
