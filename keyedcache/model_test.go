@@ -60,6 +60,14 @@ func lruTouch(keys []int, k, max int) []int {
 	return append(keys, k)
 }
 
+// lruForget returns keys without k, for a model of the LRU order.
+func lruForget(keys []int, k int) []int {
+	if i := slices.Index(keys, k); i >= 0 {
+		keys = slices.Delete(keys, i, i+1)
+	}
+	return keys
+}
+
 // modelLoad is the loader both sides use: key 7 always fails; other keys get
 // a value that names the load that made it.
 func modelLoad(n *int) Loader[int, int] {

@@ -44,22 +44,6 @@ func r15Stamp(t *testing.T, c *KeyedCache[int, int], k int) (stamp, tick uint64)
 	return e.tn.Stamp(), c.rec.tick
 }
 
-// r15SetTick raises the tick to at least v (raising it keeps the stamps'
-// properties: ages only grow).
-func r15SetTick[V any](c *KeyedCache[int, V], v uint64) {
-	c.mu.Lock()
-	if c.rec.tick < v {
-		c.rec.tick = v
-	}
-	c.mu.Unlock()
-}
-
-func r15Tick[V any](c *KeyedCache[int, V]) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rec.tick
-}
-
 // TestReview15NodeStampLayout: the node stays 32 bytes; Stamp/SetStamp
 // round-trip every 48-bit value; SetStamp writes only the bytes of stampHi
 // and sat, never Hash nor the queue and sampled bytes a Policy uses.
@@ -124,7 +108,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 
 	t.Run("LastStampIsKept", func(t *testing.T) {
 		c := fill(t)
-		r15SetTick(c, tinylfu.MaxStamp-1)
+		raiseTick(c, tinylfu.MaxStamp-1)
 		c.Get(ctx, max) // a miss: evicts 0, stamped MaxStamp
 		if s, tick := r15Stamp(t, c, max); s != tinylfu.MaxStamp || tick != tinylfu.MaxStamp {
 			t.Fatalf("stamp %#x, tick %#x; want both MaxStamp", s, tick)
@@ -141,7 +125,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 		if want := []uint64{2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(st, want) {
 			t.Fatalf("after the restamp: %v %v, want stamps %v", keys, st, want)
 		}
-		if tick := r15Tick(c); tick != 9 {
+		if tick := tickOf(c); tick != 9 {
 			t.Fatalf("tick %d, want 9", tick)
 		}
 		checkStamps(t, c, "after the restamp")
@@ -149,7 +133,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 
 	t.Run("HitOnBack", func(t *testing.T) {
 		c := fill(t)
-		r15SetTick(c, tinylfu.MaxStamp)
+		raiseTick(c, tinylfu.MaxStamp)
 		c.Get(ctx, max-1) // exact hit on the back entry: MoveToBack does nothing
 		keys, st := stamps(c)
 		if want := []uint64{1, 2, 3, 4, 5, 6, 7, 9}; !slices.Equal(st, want) || !slices.Equal(keys, []int{0, 1, 2, 3, 4, 5, 6, 7}) {
@@ -160,7 +144,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 
 	t.Run("ExactHitOnFront", func(t *testing.T) {
 		c := fill(t)
-		r15SetTick(c, tinylfu.MaxStamp)
+		raiseTick(c, tinylfu.MaxStamp)
 		c.Get(ctx, 0)
 		keys, st := stamps(c)
 		if !slices.Equal(keys, []int{1, 2, 3, 4, 5, 6, 7, 0}) || !slices.Equal(st, []uint64{2, 3, 4, 5, 6, 7, 8, 9}) {
@@ -174,7 +158,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 		for k := range max {
 			c.Delete(k)
 		}
-		r15SetTick(c, tinylfu.MaxStamp)
+		raiseTick(c, tinylfu.MaxStamp)
 		c.Get(ctx, 100)
 		if s, tick := r15Stamp(t, c, 100); s != 1 || tick != 1 {
 			t.Fatalf("stamp %d, tick %d after a restamp of the empty order; want 1, 1", s, tick)
@@ -188,7 +172,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 
 	t.Run("StoreIntoFull", func(t *testing.T) {
 		c := fill(t)
-		r15SetTick(c, tinylfu.MaxStamp)
+		raiseTick(c, tinylfu.MaxStamp)
 		if err := c.Set(50, 50); err != nil { // evicts 0 first, then restamps 1..7
 			t.Fatal(err)
 		}
@@ -197,7 +181,7 @@ func TestReview15RestampBoundaries(t *testing.T) {
 			t.Fatalf("%v %v", keys, st)
 		}
 		// Set of an existing key at MaxStamp: the old entry leaves first.
-		r15SetTick(c, tinylfu.MaxStamp)
+		raiseTick(c, tinylfu.MaxStamp)
 		c.Set(1, -1)
 		keys, st = stamps(c)
 		if !slices.Equal(keys, []int{2, 3, 4, 5, 6, 7, 50, 1}) || !slices.Equal(st, []uint64{1, 2, 3, 4, 5, 6, 7, 8}) {
@@ -254,9 +238,9 @@ func TestReview15DrainBatchesAgainstModel(t *testing.T) {
 			restamps := 0
 			for step := range 4000 {
 				if r.IntN(50) == 0 {
-					r15SetTick(c, tinylfu.MaxStamp-uint64(r.IntN(4)))
+					raiseTick(c, tinylfu.MaxStamp-uint64(r.IntN(4)))
 				}
-				before := r15Tick(c)
+				before := tickOf(c)
 				k := r.IntN(keys)
 				c.stripes.concurrent.Store(false)
 				switch op := r.IntN(10); {
@@ -268,9 +252,7 @@ func TestReview15DrainBatchesAgainstModel(t *testing.T) {
 					touch(k)
 				case op < 5:
 					c.Delete(k)
-					if i := slices.Index(model, k); i >= 0 {
-						model = slices.Delete(model, i, i+1)
-					}
+					model = lruForget(model, k)
 				default:
 					if len(model) == 0 {
 						continue
@@ -303,7 +285,7 @@ func TestReview15DrainBatchesAgainstModel(t *testing.T) {
 				if got := c.Keys(); !slices.Equal(got, model) {
 					t.Fatalf("step %d: Keys() = %v, want %v", step, got, model)
 				}
-				if after := r15Tick(c); after < before {
+				if after := tickOf(c); after < before {
 					restamps++
 				}
 				checkStamps(t, c, fmt.Sprintf("step %d", step))
@@ -343,7 +325,7 @@ func TestReview15ExactMatchesSimpleLRU(t *testing.T) {
 			}
 			for step := range 5000 {
 				if r.IntN(40) == 0 {
-					r15SetTick(c, tinylfu.MaxStamp-uint64(r.IntN(3)))
+					raiseTick(c, tinylfu.MaxStamp-uint64(r.IntN(3)))
 				}
 				k := r.IntN(3 * max)
 				switch op := r.IntN(6); {
@@ -416,12 +398,12 @@ func TestReview15NoStampOutsideLRU(t *testing.T) {
 		for k := 1; k < 8; k += 2 {
 			c.Get(ctx, k)
 		}
-		before := r15Tick(c)
+		before := tickOf(c)
 		for k := 0; k < 20; k += 2 {
 			c.Get(ctx, k)
 			c.Set(k, k)
 		}
-		if after := r15Tick(c); after != before {
+		if after := tickOf(c); after != before {
 			t.Errorf("born-expired values ticked: %d -> %d", before, after)
 		}
 		if got := c.Keys(); !slices.Equal(got, []int{1, 3, 5, 7}) {
@@ -435,7 +417,7 @@ func TestReview15NoStampOutsideLRU(t *testing.T) {
 			c.Get(ctx, k%37)
 			c.Set(k%41, k)
 		}
-		if tick := r15Tick(c); tick != 0 {
+		if tick := tickOf(c); tick != 0 {
 			t.Errorf("unbounded cache ticked: %d", tick)
 		}
 	})
@@ -502,9 +484,9 @@ func TestReview15ConcurrentRestamp(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	restamps := 0
 	for time.Now().Before(deadline) {
-		r15SetTick(c, tinylfu.MaxStamp-3)
+		raiseTick(c, tinylfu.MaxStamp-3)
 		time.Sleep(time.Millisecond)
-		if r15Tick(c) < tinylfu.MaxStamp-3 {
+		if tickOf(c) < tinylfu.MaxStamp-3 {
 			restamps++
 		}
 		checkStamps(t, c, "while running")

@@ -27,6 +27,23 @@ func stampOrder[V any](c *KeyedCache[int, V]) (keys []int, stamps []uint64) {
 	return keys, stamps
 }
 
+// raiseTick raises the tick to at least v (raising it keeps the stamps'
+// properties: ages only grow).
+func raiseTick[V any](c *KeyedCache[int, V], v uint64) {
+	c.mu.Lock()
+	if c.rec.tick < v {
+		c.rec.tick = v
+	}
+	c.mu.Unlock()
+}
+
+// tickOf returns the tick, read under mu.
+func tickOf[V any](c *KeyedCache[int, V]) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rec.tick
+}
+
 // checkStamps checks, under mu, that the stamps grow along the LRU order
 // (every placement at the back stamps a new tick) and that each entry's age
 // in ticks is at least the number of entries behind it: the property that
@@ -64,16 +81,12 @@ func TestStampRestampKeepsOldestHit(t *testing.T) {
 	for k := 1; k < n; k++ {
 		c.Get(ctx, k) // exact hits: 0 is the least recently used
 	}
-	c.mu.Lock()
-	c.rec.tick = tinylfu.MaxStamp - 3
-	c.mu.Unlock()
+	raiseTick(c, tinylfu.MaxStamp-3)
 	for k := 1; k < n; k++ {
 		c.Get(ctx, k) // the fourth restamps the order
 		checkStamps(t, c, fmt.Sprintf("after the hit on %d", k))
 	}
-	c.mu.Lock()
-	tick := c.rec.tick
-	c.mu.Unlock()
+	tick := tickOf(c)
 	if tick >= tinylfu.MaxStamp-3 {
 		t.Fatalf("tick = %d: the order was not restamped", tick)
 	}
@@ -124,9 +137,7 @@ func TestStampRecordedHitRule(t *testing.T) {
 					touch(k)
 				case op < 6:
 					c.Delete(k)
-					if i := slices.Index(model, k); i >= 0 {
-						model = slices.Delete(model, i, i+1)
-					}
+					model = lruForget(model, k)
 				default: // a recorded hit on a stored key, drained alone
 					if len(model) == 0 {
 						continue
@@ -152,9 +163,7 @@ func TestStampRecordedHitRule(t *testing.T) {
 				}
 				checkStamps(t, c, fmt.Sprintf("step %d", step))
 			}
-			c.mu.Lock()
-			tick := c.rec.tick
-			c.mu.Unlock()
+			tick := tickOf(c)
 			if tick >= tinylfu.MaxStamp-40 {
 				t.Fatalf("tick %d: the order was not restamped during the test", tick)
 			}
@@ -226,9 +235,7 @@ func TestStampNoneUnderTinyLFU(t *testing.T) {
 		}
 	}
 	c.Keys()
-	c.mu.Lock()
-	tick := c.rec.tick
-	c.mu.Unlock()
+	tick := tickOf(c)
 	if tick != 0 {
 		t.Errorf("tick = %d under TinyLFU, want 0", tick)
 	}
