@@ -133,7 +133,8 @@ func (c *KeyedCache[K, V]) expiredLocked(now int64) int {
 // time, advance moves its values into finer levels, or removes them if they
 // have expired; so every value not yet expired sits in a bucket whose time
 // lies ahead, except in level 0's current bucket, which advance and
-// countExpired read whole (values expiring within the same millisecond).
+// countExpired read whole (values expiring within the same millisecond),
+// and which the next advance that leaves it empties.
 const (
 	wheelLevels = 5
 	wheelBits   = 6
@@ -193,7 +194,14 @@ func (w *wheel[K, V]) advance(now int64, expire func(*entry[K, V])) {
 		if to-from > wheelSize {
 			from = to - wheelSize
 		}
-		for t := from + 1; t <= to; t++ {
+		first := from + 1
+		if level == 0 && to > from {
+			// The bucket that was current at the last advance too: it
+			// kept the values that expire within its millisecond but had
+			// not expired then, and they have now.
+			first = from
+		}
+		for t := first; t <= to; t++ {
 			b := &w.buckets[level][t&(wheelSize-1)]
 			e := b.head
 			b.reset()

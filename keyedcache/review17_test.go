@@ -1,0 +1,161 @@
+package keyedcache
+
+// Review 17 tried the cache as a hostile user would, and found:
+//
+//   - With ExpireAfter, a value still unexpired in the timer wheel's current
+//     bucket when an advance reached it stayed there, and the next advance,
+//     into a later millisecond, started from the bucket after it: the value
+//     expired without being swept (no OnEvict(Expired) until the wheel came
+//     round, about 64 ms later), and once the clock had moved on, Len and
+//     Stats counted it again (TestReview17WheelSweepsTheBucketItLeft,
+//     TestReview17WheelModel).
+//   - An OnEvict that panicked stopped the calls for the other values its
+//     call removed, which then never got theirs
+//     (TestReview17OnEvictPanicRunsTheOthers), and, run by an Acquire for
+//     what its load's store evicted, left that Acquire's lease held by
+//     nobody, so that its value never got its own OnEvict
+//     (TestReview17OnEvictPanicReleasesTheLease).
+//   - An OnEvict that calls Close, run in a Loader's goroutine (the Loader
+//     deleted or loaded another key), deadlocks: Close waits for every
+//     Loader, that one included. Telling that goroutine apart would cost
+//     every load a goroutine id (about a microsecond, three times a
+//     miss), so the documentation now forbids it, with Close from the
+//     Loader itself.
+//   - A sweep removes every value that has expired, with its OnEvict, in
+//     the call that sweeps, and Len and Stats count the expired values not
+//     yet swept: work proportional to those values, which the
+//     documentation had denied. It now says so.
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A value whose wheel bucket was current at a sweep, but which had not
+// expired then, is swept by the next sweep after it expires.
+func TestReview17WheelSweepsTheBucketItLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var evs []Reason
+		c, err := New(func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+			ExpireAfter: func(k, _ int) time.Duration {
+				if k == 1 {
+					return 1500 * time.Microsecond
+				}
+				return time.Hour
+			},
+			OnEvict: func(_, _ int, r Reason) { evs = append(evs, r) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Set(1, 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1200 * time.Microsecond)
+		c.Delete(99) // sweeps at 1.2 ms: 1 has not expired
+		if len(evs) != 0 {
+			t.Fatalf("OnEvict calls at 1.2 ms = %v, want none", evs)
+		}
+		time.Sleep(1300 * time.Microsecond)
+		c.Delete(99) // sweeps at 2.5 ms: 1 expired at 1.5 ms
+		if len(evs) != 1 || evs[0] != Expired {
+			t.Errorf("OnEvict calls after a sweep at 2.5 ms = %v, want [Expired]", evs)
+		}
+		if n, k := c.Len(), len(c.Keys()); n != 0 || k != 0 {
+			t.Errorf("Len() = %d, len(Keys()) = %d; want 0, 0", n, k)
+		}
+		if st := c.Stats(); st.Entries != 0 || st.Expirations != 1 {
+			t.Errorf("Stats: Entries %d, Expirations %d; want 0, 1", st.Entries, st.Expirations)
+		}
+	})
+}
+
+// A model of ExpireAfter under the fake clock: lifetimes from a microsecond
+// to days, sweeps at random times. After every call, Len and Keys count the
+// unexpired values, and Peek finds no expired one; after a sweep, every
+// expired value has had its OnEvict(Expired), never early.
+func TestReview17WheelModel(t *testing.T) {
+	scales := []time.Duration{time.Microsecond, 100 * time.Microsecond, time.Millisecond,
+		50 * time.Millisecond, time.Second, time.Minute, time.Hour, 24 * time.Hour}
+	for seed := range 20 {
+		synctest.Test(t, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(seed), 9))
+			life := map[int]time.Duration{}
+			expires := map[int]time.Time{}
+			removed := map[int]bool{}
+			closing := false
+			c, err := New(func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+				ExpireAfter: func(_, v int) time.Duration { return life[v] },
+				OnEvict: func(_, v int, why Reason) {
+					if removed[v] {
+						t.Errorf("seed %d: value %d removed twice", seed, v)
+					}
+					removed[v] = true
+					if closing && why == Closed {
+						return
+					}
+					if why != Expired {
+						t.Errorf("seed %d: value %d left with %v", seed, v, why)
+					} else if time.Now().Before(expires[v]) {
+						t.Errorf("seed %d: value %d expired %v early", seed, v, expires[v].Sub(time.Now()))
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				closing = true
+				c.Close()
+			}()
+			next := 0
+			sweep := func() {
+				c.Delete(-1)
+				now := time.Now()
+				for v, at := range expires {
+					if life[v] > 0 && !now.Before(at) && !removed[v] {
+						t.Fatalf("seed %d: value %d expired %v ago and a sweep left it", seed, v, now.Sub(at))
+					}
+				}
+			}
+			for step := range 400 {
+				switch r.IntN(3) {
+				case 0:
+					next++
+					d := time.Duration(r.Int64N(3 * int64(scales[r.IntN(len(scales))])))
+					life[next], expires[next] = d, time.Now().Add(d)
+					if err := c.Set(next, next); err != nil {
+						t.Fatal(err)
+					}
+				case 1:
+					time.Sleep(time.Duration(r.Int64N(int64(scales[r.IntN(len(scales)-2)]))))
+				case 2:
+					sweep()
+				}
+				now, want := time.Now(), 0
+				for v, at := range expires {
+					switch {
+					case removed[v] || life[v] <= 0:
+					case !now.Before(at):
+						if _, ok := c.Peek(v); ok {
+							t.Fatalf("seed %d step %d: Peek found %d, expired", seed, step, v)
+						}
+					default:
+						want++
+					}
+				}
+				if got := c.Len(); got != want {
+					t.Fatalf("seed %d step %d: Len() = %d, want %d", seed, step, got, want)
+				}
+				if got := len(c.Keys()); got != want {
+					t.Fatalf("seed %d step %d: len(Keys()) = %d, want %d", seed, step, got, want)
+				}
+			}
+			sweep()
+		})
+	}
+}
