@@ -308,12 +308,15 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, e *entry[K, V], acquire bo
 		}
 		c.mu.Unlock()
 		own, err := c.run(e, l, x)
-		c.notify(own)
+		leased := c.leasedTo(e, l, acquire, err)
+		if len(own) > 0 {
+			c.notifyLeased(own, leased)
+		}
 		if err != nil {
 			var zero V
 			return zero, nil, err
 		}
-		return e.val, c.leasedTo(e, l, acquire, nil), nil
+		return e.val, leased, nil
 	}
 	l.wait = make(chan struct{})
 	c.mu.Unlock()
@@ -424,11 +427,40 @@ func (c *KeyedCache[K, V]) retireLocked(e *entry[K, V], why Reason, out []remova
 	return out
 }
 
-// notify calls OnEvict for each removal, outside mu.
+// notify calls OnEvict for each removal, outside mu. If one of the calls
+// panics or calls runtime.Goexit, the others still run, every removal
+// getting its OnEvict, and then the panic or Goexit goes on.
 func (c *KeyedCache[K, V]) notify(out []removal[K, V]) {
-	for _, r := range out {
+	i := 0
+	defer func() {
+		if i < len(out) { // out[i]'s OnEvict did not return
+			c.notify(out[i+1:])
+		}
+	}()
+	for ; i < len(out); i++ {
+		r := out[i]
 		c.onEvict(r.e.key, r.e.val, r.why)
 	}
+}
+
+// notifyLeased is notify for a Get or Acquire about to return, holding the
+// lease on leased if that is not nil: if an OnEvict panics or calls
+// runtime.Goexit, the call returns no release function, and so the lease
+// is released here, so that the value it holds is not kept from its own
+// OnEvict forever.
+func (c *KeyedCache[K, V]) notifyLeased(out []removal[K, V], leased *entry[K, V]) {
+	if leased == nil {
+		c.notify(out)
+		return
+	}
+	done := false
+	defer func() {
+		if !done {
+			c.release(leased)
+		}
+	}()
+	c.notify(out)
+	done = true
 }
 
 // Peek returns the live value for key, if any. It does not load, does not
@@ -528,7 +560,9 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 	return out
 }
 
-// Len returns the number of live values. It has no side effect.
+// Len returns the number of live values. It has no side effect: in a cache
+// with expiry, it counts the values that have expired since the last sweep
+// to leave them out, in time proportional to their number.
 func (c *KeyedCache[K, V]) Len() int {
 	c.mu.Lock()
 	n := c.live - c.expiredLocked(c.now())
@@ -582,7 +616,8 @@ func (c *KeyedCache[K, V]) All() iter.Seq2[K, V] {
 	}
 }
 
-// Stats returns a snapshot of the cache's counters. It has no side effect.
+// Stats returns a snapshot of the cache's counters. It has no side effect;
+// its Entries is counted as Len's is.
 func (c *KeyedCache[K, V]) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -609,7 +644,9 @@ func (c *KeyedCache[K, V]) Stats() Stats {
 // except for values still leased (their OnEvict runs at their last
 // release, which Close does not wait for) and for a Close called from
 // inside an OnEvict(Closed), which returns at once. Close must not be
-// called from a Loader, which it would wait for. It takes time
+// called from a Loader, which it would wait for, nor from an OnEvict or
+// ExpireAfter running in a Loader's goroutine (an OnEvict that a Delete,
+// Set, Clear or Get made by the Loader runs). It takes time
 // proportional to the number of entries.
 func (c *KeyedCache[K, V]) Close() error {
 	id := goid()

@@ -83,9 +83,12 @@
 // OnEvict is called exactly once for every value that the cache stored and
 // then removed, with a [Reason]. It runs outside the cache's locks and may
 // call any method of the cache, Get of the very key being removed and Close
-// included, without deadlock. It runs in the goroutine of the call that
-// removed the value, before that call returns (so after Clear or Close
-// returns, every callback for what it removed has run), with three
+// included, without deadlock; the one exception is Close from an OnEvict
+// that runs in a Loader's goroutine (because the Loader called Delete, Set,
+// Clear or Get), as Close waits for that Loader. It runs in the goroutine
+// of the call that removed the value, before that call returns (so after
+// Clear or Close returns, every callback for what it removed has run),
+// with three
 // exceptions: a value removed while leased is handed to OnEvict by its last
 // release, in the releasing goroutine; a value evicted, replaced or expired
 // when a load completes is handed to OnEvict by a Get that receives that
@@ -100,8 +103,9 @@
 // every OnEvict(Closed) has run, except for leased values (their OnEvict
 // waits for the release, which Close does not wait for) and for a Close
 // called from inside an OnEvict(Closed), which returns at once. A Loader must
-// not call Close, which would wait for it. No goroutine started by the cache
-// outlives a Close.
+// not call Close, which would wait for it, neither directly nor through an
+// OnEvict or ExpireAfter that runs in its goroutine. No goroutine started
+// by the cache outlives a Close.
 //
 // Removed means released: once a value has left and its OnEvict has run, the
 // cache holds no reference to it. One case waits a little: a value that a
@@ -233,7 +237,11 @@
 // 1.004 allocations on average beyond the Loader's. No Get, Set or
 // Delete does work proportional to the number of entries: the table never
 // copies or rehashes (a store allocates at most the trie nodes on one path),
-// and removed entries are unlinked at once. Under TinyLFU, the aging of the
+// and removed entries are unlinked at once. What a call removes it pays
+// for, though: a sweep removes every value that has expired, with its
+// OnEvict, in the call that sweeps, so that a Get that misses after many
+// values expired at once works in proportion to them, as Clear does; and
+// Len and Stats count the expired values not yet swept. Under TinyLFU, the aging of the
 // frequency sketch, whose size is set by MaxEntries, halves at most 1024
 // words per call (about a microsecond). Clear, Close, Keys and All take
 // time proportional to the number of entries, by nature. One exception, once

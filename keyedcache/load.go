@@ -509,14 +509,14 @@ func (c *KeyedCache[K, V]) wait(ctx context.Context, e *entry[K, V], l *load[K, 
 	var zero V
 	select {
 	case <-l.wait:
-		return c.received(e, l)
+		return c.received(e, l, acquire)
 	case <-ctx.Done():
 	}
 	c.mu.Lock()
 	select {
 	case <-l.wait:
 		c.mu.Unlock()
-		return c.received(e, l)
+		return c.received(e, l, acquire)
 	default:
 	}
 	e.waiters--
@@ -534,13 +534,13 @@ func (c *KeyedCache[K, V]) wait(ctx context.Context, e *entry[K, V], l *load[K, 
 // received returns the result of e's finished load, after notifying the
 // removals that its store left to a waiter, if this is the first waiter to
 // take them.
-func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V]) (V, error) {
+func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V], acquire bool) (V, error) {
 	c.mu.Lock()
 	out := l.out
 	l.out = nil
 	c.mu.Unlock()
 	if out != nil {
-		c.notify(*out)
+		c.notifyLeased(*out, c.leasedTo(e, l, acquire, l.err))
 	}
 	if l.err != nil {
 		var zero V

@@ -56,13 +56,16 @@ type Options[K comparable, V any] struct {
 
 	// OnEvict, if not nil, is called exactly once for every value the cache
 	// stored and then removed, with the reason. It runs outside the cache's
-	// locks and may call any method of the cache, Close included. It runs
+	// locks and may call any method of the cache, Close included, but for
+	// Close when it runs in a Loader's goroutine (see Close). It runs
 	// in the goroutine of the call that removed the value, before that call
 	// returns, except as the package documentation details (a leased value:
 	// at its last release; a removal made when a load completes: in a Get
 	// that receives the load's value; a refresh nobody joined: in the
 	// refresh's goroutine). It should not panic: the panic reaches that
-	// goroutine's caller, or, in a refresh's goroutine, ends the program.
+	// goroutine's caller, or, in a refresh's goroutine, ends the program,
+	// once the OnEvict calls for the other values the call removed have
+	// run (an Acquire that it keeps from returning releases its lease).
 	OnEvict func(key K, value V, reason Reason)
 }
 

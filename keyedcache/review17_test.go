@@ -29,6 +29,8 @@ package keyedcache
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -156,6 +158,125 @@ func TestReview17WheelModel(t *testing.T) {
 				}
 			}
 			sweep()
+		})
+	}
+}
+
+// An OnEvict that panics, or calls runtime.Goexit, does not keep the other
+// values its call removed from theirs: the panic goes on after them.
+func TestReview17OnEvictPanicRunsTheOthers(t *testing.T) {
+	for _, how := range []string{"panic", "Goexit"} {
+		t.Run(how, func(t *testing.T) {
+			var mu sync.Mutex
+			got := map[int]int{}
+			first := true
+			c, err := New(func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+				OnEvict: func(k, _ int, _ Reason) {
+					mu.Lock()
+					got[k]++
+					stop := first
+					first = false
+					mu.Unlock()
+					if !stop {
+						return
+					}
+					if how == "panic" {
+						panic("boom")
+					}
+					runtime.Goexit()
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for k := range 5 {
+				if _, err := c.Get(ctx, k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var recovered any
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				defer func() { recovered = recover() }()
+				c.Clear()
+			}()
+			<-done
+			if how == "panic" && recovered != "boom" {
+				t.Errorf("Clear's caller recovered %v, want the OnEvict's panic", recovered)
+			}
+			mu.Lock()
+			for k := range 5 {
+				if got[k] != 1 {
+					t.Errorf("value %d: %d OnEvict calls, want 1 (%v)", k, got[k], got)
+				}
+			}
+			mu.Unlock()
+			// The cache goes on working.
+			if v, err := c.Get(ctx, 7); v != 7 || err != nil {
+				t.Errorf("Get after the panic = %d, %v", v, err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// An Acquire whose load's store evicted a value, and that runs the
+// evicted value's OnEvict, which panics, returns no release function: its
+// lease is released for it, and its own value gets its OnEvict when it
+// leaves. Both the Acquire that ran the load and one that waited for it.
+func TestReview17OnEvictPanicReleasesTheLease(t *testing.T) {
+	for _, mode := range []string{"inline", "waiter"} {
+		t.Run(mode, func(t *testing.T) {
+			var mu sync.Mutex
+			got := map[int]Reason{}
+			c, err := New(func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+				MaxEntries: 1,
+				OnEvict: func(k, _ int, r Reason) {
+					mu.Lock()
+					got[k] = r
+					mu.Unlock()
+					if k == 1 {
+						panic("boom")
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Get(context.Background(), 1); err != nil {
+				t.Fatal(err)
+			}
+			// A context that can end makes the Acquire wait for a load
+			// run in a goroutine of its own; it is then the first waiter
+			// to wake, and runs the callbacks.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if mode == "inline" {
+				ctx = context.Background()
+			}
+			var recovered any
+			func() {
+				defer func() { recovered = recover() }()
+				_, _, _ = c.Acquire(ctx, 2) // evicts 1, whose OnEvict panics
+			}()
+			if recovered != "boom" {
+				t.Fatalf("Acquire's caller recovered %v, want the OnEvict's panic", recovered)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got[1] != Evicted || got[2] != Closed {
+				t.Errorf("OnEvict reasons %v, want 1 Evicted and 2 Closed", got)
+			}
+			if st := c.Stats(); st.AwaitingRelease != 0 {
+				t.Errorf("after Close, AwaitingRelease = %d, want 0", st.AwaitingRelease)
+			}
 		})
 	}
 }
