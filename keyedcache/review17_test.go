@@ -103,7 +103,7 @@ func TestReview17WheelModel(t *testing.T) {
 					if why != Expired {
 						t.Errorf("seed %d: value %d left with %v", seed, v, why)
 					} else if time.Now().Before(expires[v]) {
-						t.Errorf("seed %d: value %d expired %v early", seed, v, expires[v].Sub(time.Now()))
+						t.Errorf("seed %d: value %d expired %v early", seed, v, time.Until(expires[v]))
 					}
 				},
 			})
