@@ -25,12 +25,22 @@ package keyedcache
 //     the call that sweeps, and Len and Stats count the expired values not
 //     yet swept: work proportional to those values, which the
 //     documentation had denied. It now says so.
+//
+// A second review then attacked the new panic handling (every OnEvict of
+// a call panicking or calling Goexit, 300,000 of them; Close whose OnEvict
+// panics, with a load in flight and a second Close waiting; leases of
+// joined Acquires), refreshes racing Set, Delete, Clear, Close, expiry and
+// TinyLFU admission, Set's semantics and Stats under rejection, and found
+// nothing; two of its tests stay (TestReview17EveryOnEvictPanics,
+// TestReview17ClosePanicStillWaits).
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -276,6 +286,142 @@ func TestReview17OnEvictPanicReleasesTheLease(t *testing.T) {
 			}
 			if st := c.Stats(); st.AwaitingRelease != 0 {
 				t.Errorf("after Close, AwaitingRelease = %d, want 0", st.AwaitingRelease)
+			}
+		})
+	}
+}
+
+// Every OnEvict of a Clear or Close panics, calls Goexit, or either in
+// turn: every one of them still runs, once, and the cache is left empty.
+func TestReview17EveryOnEvictPanics(t *testing.T) {
+	for _, how := range []string{"panic", "Goexit", "mixed"} {
+		for _, op := range []string{"Clear", "Close"} {
+			t.Run(how+"/"+op, func(t *testing.T) {
+				var mu sync.Mutex
+				got := map[int]int{}
+				c, err := New(func(_ context.Context, k int) (int, error) { return k, nil }, &Options[int, int]{
+					OnEvict: func(k, _ int, _ Reason) {
+						mu.Lock()
+						got[k]++
+						mu.Unlock()
+						switch {
+						case how == "panic" || (how == "mixed" && k%2 == 0):
+							panic(fmt.Sprint("boom", k))
+						default:
+							runtime.Goexit()
+						}
+					},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k := range 20 {
+					if _, err := c.Get(context.Background(), k); err != nil {
+						t.Fatal(err)
+					}
+				}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					defer func() { recover() }()
+					if op == "Clear" {
+						c.Clear()
+					} else {
+						c.Close()
+					}
+				}()
+				<-done
+				mu.Lock()
+				for k := range 20 {
+					if got[k] != 1 {
+						t.Errorf("key %d: %d calls", k, got[k])
+					}
+				}
+				mu.Unlock()
+				if st := c.Stats(); st.Entries != 0 || c.Len() != 0 || st.AwaitingRelease != 0 {
+					t.Errorf("stats after: %+v", st)
+				}
+				c.Close()
+			})
+		}
+	}
+}
+
+// A Close whose OnEvict panics (or calls Goexit) still waits for the loads
+// in flight, and a concurrent Close still returns only after every
+// OnEvict(Closed) has run.
+func TestReview17ClosePanicStillWaits(t *testing.T) {
+	for _, how := range []string{"panic", "Goexit"} {
+		t.Run(how, func(t *testing.T) {
+			var loaderDone atomic.Bool
+			started := make(chan struct{})
+			var calls atomic.Int32
+			gate := make(chan struct{})
+			c, err := New(func(ctx context.Context, k int) (int, error) {
+				if k == 100 {
+					close(started)
+					<-ctx.Done()
+					time.Sleep(50 * time.Millisecond)
+					loaderDone.Store(true)
+				}
+				return k, nil
+			}, &Options[int, int]{
+				OnEvict: func(k, _ int, r Reason) {
+					calls.Add(1)
+					if k == 0 {
+						<-gate
+						if how == "panic" {
+							panic("boom")
+						}
+						runtime.Goexit()
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range 5 {
+				c.Get(context.Background(), k)
+			}
+			lctx, lcancel := context.WithCancel(context.Background())
+			defer lcancel()
+			getDone := make(chan error, 1)
+			go func() { _, err := c.Get(lctx, 100); getDone <- err }()
+			<-started
+			first := make(chan bool, 1)
+			go func() {
+				defer func() { recover(); first <- loaderDone.Load() }()
+				c.Close()
+			}()
+			time.Sleep(20 * time.Millisecond)
+			second := make(chan int32, 1)
+			go func() {
+				c.Close()
+				second <- calls.Load()
+			}()
+			time.Sleep(20 * time.Millisecond)
+			select {
+			case n := <-second:
+				t.Fatalf("second Close returned before OnEvict(0) finished (calls=%d)", n)
+			default:
+			}
+			close(gate)
+			if !<-first {
+				t.Errorf("first Close (panicking) returned before the loader returned")
+			}
+			if n := <-second; n != 5 {
+				t.Errorf("second Close saw %d calls, want 5", n)
+			}
+			<-getDone
+			st := c.Stats()
+			if st.Entries != 0 || c.Len() != 0 || st.AwaitingRelease != 0 {
+				t.Errorf("stats %+v", st)
+			}
+			if _, err := c.Get(context.Background(), 1); err != ErrClosed {
+				t.Errorf("Get after Close: %v", err)
+			}
+			if err := c.Set(1, 1); err != ErrClosed {
+				t.Errorf("Set after Close: %v", err)
 			}
 		})
 	}
