@@ -88,13 +88,13 @@
 // Clear or Get), as Close waits for that Loader. It runs in the goroutine
 // of the call that removed the value, before that call returns (so after
 // Clear or Close returns, every callback for what it removed has run),
-// with three
-// exceptions: a value removed while leased is handed to OnEvict by its last
-// release, in the releasing goroutine; a value evicted, replaced or expired
-// when a load completes is handed to OnEvict by a Get that receives that
-// load's value (the one that ran it, or the first waiter to wake); and the
-// callbacks of a refresh that no Get joined run in the refresh's goroutine,
-// which Close waits for (a Close called from one of those returns at once).
+// with three exceptions: a value removed while leased is handed to OnEvict
+// by its last release, in the releasing goroutine; a value evicted,
+// replaced or expired when a load completes is handed to OnEvict by a Get
+// that receives that load's value (the one that ran it, or the first
+// waiter to wake); and the callbacks of a refresh that no Get joined run in
+// the refresh's goroutine, which Close waits for (a Close called from one
+// of those returns at once).
 //
 // Close removes every value with reason [Closed], cancels every load and
 // refresh in flight (stale ones included), waits for their Loaders to
