@@ -38,7 +38,7 @@ type KeyedCache[K comparable, V any] struct {
 
 	mu         sync.Mutex         // guards the fields below and those marked so
 	order      tinylfu.List       // live entries' tn: LRU order with MaxEntries, else creation order
-	loading    tinylfu.List       // the tn of loads and refreshes in flight, stale ones included
+	loading    tinylfu.List       // the tn of loads in flight that are not in the table: refreshes and stale loads
 	refreshing map[K]*entry[K, V] // refreshes in flight, by key
 	exp        expiry[K, V]       // entries that can expire
 	rec        recency[K, V]      // drains of the recency rings
@@ -228,7 +228,7 @@ func (c *KeyedCache[K, V]) getSlow(ctx context.Context, key K, h uint64, acquire
 			return e.val, leased, nil
 		}
 		c.stats.misses++
-		if e == nil {
+		if e == nil && c.refreshAfter > 0 {
 			e = c.refreshing[key]
 		}
 		if e != nil {
@@ -294,12 +294,13 @@ func (c *KeyedCache[K, V]) start(ctx context.Context, e *entry[K, V], acquire bo
 	}
 	if key != key {
 		// A key not equal to itself could never be found again: load it
-		// for this Get alone, and store nothing.
+		// for this Get alone, and store nothing. Stale, it is listed as
+		// staleLocked lists a load it takes out of the table.
 		l.stale = true
+		c.loading.PushBack(&e.tn)
 	} else {
 		c.tab.insertLocked(e)
 	}
-	c.loading.PushBack(&e.tn)
 	c.running++
 	if inline {
 		var x *loadCtx[K, V]
@@ -549,6 +550,25 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 			l.cancel()
 		}
 		c.staleLocked(e, l, why)
+	}
+	// The loads whose placeholders are in the table, if running counts
+	// more loads than the list holds (it may count one that complete has
+	// finished but not yet counted as over: the walk then finds none).
+	if c.running > c.loading.Len() {
+		var placeholders []*entry[K, V]
+		c.tab.rangeLocked(func(e *entry[K, V]) bool {
+			if e.st.Load()&stLoading != 0 {
+				placeholders = append(placeholders, e)
+			}
+			return true
+		})
+		for _, e := range placeholders {
+			l := e.loadLocked()
+			if cancel {
+				l.cancel()
+			}
+			c.staleLocked(e, l, why) // lists it
+		}
 	}
 	c.drainLocked()
 	for e := c.firstLocked(); e != nil; e = c.firstLocked() {

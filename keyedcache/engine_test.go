@@ -469,7 +469,7 @@ func TestNaNKeysAreNeverStored(t *testing.T) {
 		t.Errorf("Len() = %d after NaN Gets, want 0", n)
 	}
 	c.mu.Lock()
-	inflight := c.loading.Len()
+	inflight := c.running + c.loading.Len()
 	c.mu.Unlock()
 	if inflight != 0 {
 		t.Errorf("%d loads still registered after NaN Gets returned", inflight)

@@ -240,7 +240,9 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 	if l != &c.noLoad {
 		l.err = err
 	}
-	c.loading.Remove(&e.tn)
+	if l.stale || l.mode == modeRefresh {
+		c.loading.Remove(&e.tn) // listed: see staleLocked and maybeRefresh
+	}
 	if l.mode == modeRefresh && c.refreshing[e.key] == e {
 		delete(c.refreshing, e.key)
 	}
@@ -289,12 +291,11 @@ func (c *KeyedCache[K, V]) complete(e *entry[K, V], l *load[K, V], x *loadCtx[K,
 	// after storing a load: one of the two cancels a load made late. A
 	// load leaves ld only once cancelled (here, or in made), so that a
 	// loadCtx that finds the state word past stLoading and ld empty knows
-	// its Done is closed.
-	for {
-		late := e.ld.Load()
-		if late != nil {
-			late.cancel()
-		}
+	// its Done is closed. Finding ld empty needs no CAS: made stores its
+	// load and then reads the state word, so a load it stores after this
+	// read finds stLoading gone, and made cancels and drops it itself.
+	for late := e.ld.Load(); late != nil; late = e.ld.Load() {
+		late.cancel()
 		if e.ld.CompareAndSwap(late, nil) {
 			break
 		}
@@ -551,7 +552,8 @@ func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V], acquire bool)
 
 // staleLocked makes e's load stale and takes its placeholder out of the
 // table, if it is there: the next Get of the key starts afresh. The load
-// stays on the loading list, so that Close can cancel and wait for it. why
+// goes on the loading list, where refreshes already are, so that Close
+// can cancel and wait for it. why
 // is the reason its value leaves with if no Get receives it (complete).
 func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V], why Reason) {
 	if l.stale {
@@ -569,6 +571,7 @@ func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V], why Reason
 		return
 	}
 	c.tab.deleteLocked(e)
+	c.loading.PushBack(&e.tn)
 }
 
 // unrefreshLocked lets a refresh in flight of e's key let go of e, which is

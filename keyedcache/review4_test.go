@@ -36,6 +36,9 @@ func r4Check[K comparable, V any](t *testing.T, c *KeyedCache[K, V]) {
 	if n := c.loading.Len(); n != 0 {
 		t.Errorf("loading list holds %d nodes with nothing in flight", n)
 	}
+	if c.running != 0 {
+		t.Errorf("%d loads counted as running with nothing in flight", c.running)
+	}
 	if c.loading.Front() != nil {
 		t.Errorf("loading list has a front node with Len 0")
 	}
@@ -627,7 +630,7 @@ func TestReview4ClearAmongLoads(t *testing.T) {
 					synctest.Wait()
 				}
 				c.mu.Lock()
-				inFlight := c.loading.Len()
+				inFlight := c.running
 				c.mu.Unlock()
 				if inFlight != want {
 					t.Fatalf("%d loads in flight before Clear, want %d", inFlight, want)
