@@ -98,11 +98,14 @@
 // workload. Replaying one request in eight costs about one sim's replay
 // per request; in caches under 2048 entries, sims of 256 keys would
 // replay one in four or more (at 1024 entries, in the bench's mixed
-// workload, they took a third of the time of a TinyLFU cache), so there
-// the sims hold 128 to 255 keys (oltp at 1000 gave 40.50% with 256, at 2000
-// 46.52%). Sims of 128 keys in larger caches lose up to a point (oltp at
-// 15000: a median of 65.4% over fifteen hash seeds, against 65.9%). A
-// policy of fewer than 128 nodes does not adapt: its window
+// workload, they took a third of the time of a TinyLFU cache; at 1000, a
+// miss took 485 ns with sims of 250 keys replaying one key in four, 395
+// with sims of 125 replaying one in eight), so there the sims hold 64 to
+// 255 keys, one in eight replayed from 512 entries (oltp at 1000 gave
+// 40.50% with 256, 40.45% with 125: medians of five hash seeds; at 2000,
+// 46.52% with 250). Sims of 128 keys in larger caches lose up to a point
+// (oltp at 15000: a median of 65.4% over fifteen hash seeds, against
+// 65.9%). A policy of fewer than 128 nodes does not adapt: its window
 // stays at one node, and it has no sims, which would otherwise replay every
 // request eight times.
 //

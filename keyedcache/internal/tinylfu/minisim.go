@@ -4,7 +4,7 @@ const (
 	// simMin is the capacity a sim should have at least, and simSmall the
 	// least it may have to keep the sims' cost down (see simShift).
 	simMin   = 256
-	simSmall = 128
+	simSmall = 64
 	// simRate is the shift of the sampling rate that keeps the sims' cost
 	// at one sim's replay per request: one request in 2^simRate = 8.
 	simRate = 3
@@ -20,8 +20,8 @@ const (
 // in 2^k and hold c>>k keys. k is the largest with c>>k >= simMin, unless
 // that would replay more than one key in 2^simRate (eight sims, each
 // replaying every key in four, cost a third of the time of a cache of 1024
-// entries under churn): then the largest with c>>k >= simSmall, at most
-// simRate.
+// entries under churn, and a fifth of a miss's at 1000 entries): then the
+// largest with c>>k >= simSmall, at most simRate.
 func simShift(c int) int {
 	if k := largestShift(c, simMin, 63); k >= simRate {
 		return k

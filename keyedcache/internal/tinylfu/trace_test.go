@@ -138,7 +138,7 @@ type traceRow struct {
 }
 
 var traceRows = []traceRow{
-	{"oltp.gz", 1000, "40.48", 40.23, 39.24, false, false},
+	{"oltp.gz", 1000, "40.21", 40.23, 39.24, false, false},
 	{"oltp.gz", 2000, "46.54", 45.61, 46.15, false, false},
 	{"oltp.gz", 5000, "54.83", 52.70, 55.12, false, false},
 	{"oltp.gz", 15000, "66.13", 60.45, 65.96, false, false},
