@@ -30,9 +30,9 @@ type entry[K comparable, V any] struct {
 
 	// tn.Hash is the key's hash, set before the entry is published and
 	// never changed. tn's links, guarded by mu, place it in the loading
-	// list while it loads, then in the order list (the LRU order or,
-	// unbounded, creation order) or, with Options.Policy TinyLFU, in the
-	// policy's queues.
+	// list while it loads out of the table (a refresh, a stale load), then
+	// in the order list (the LRU order or, unbounded, creation order) or,
+	// with Options.Policy TinyLFU, in the policy's queues.
 	tn tinylfu.Node
 	// ld is the load in flight, or nil: once it is done, and while a load
 	// that needs none runs without one (load.go). Written under mu, but
