@@ -543,17 +543,10 @@ func (c *KeyedCache[K, V]) Clear() {
 // refreshes, it cancels them too.
 func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, V] {
 	out := c.sweepLocked(c.now(), nil)
-	for n := c.loading.Front(); n != nil; n = c.loading.Next(n) {
-		e := entryOf[K, V](n)
-		l := e.loadLocked()
-		if cancel || (l.mode == modeRefresh && e.waiters == 0) {
-			l.cancel()
-		}
-		c.staleLocked(e, l, why)
-	}
-	// The loads whose placeholders are in the table, if running counts
-	// more loads than the list holds (it may count one that complete has
-	// finished but not yet counted as over: the walk then finds none).
+	// First the loads whose placeholders are in the table, if running
+	// counts more loads than the list holds (it may count one that
+	// complete has finished but not yet counted as over: the walk then
+	// finds none): made stale, they join the list.
 	if c.running > c.loading.Len() {
 		var placeholders []*entry[K, V]
 		c.tab.rangeLocked(func(e *entry[K, V]) bool {
@@ -563,12 +556,16 @@ func (c *KeyedCache[K, V]) resetAllLocked(why Reason, cancel bool) []removal[K, 
 			return true
 		})
 		for _, e := range placeholders {
-			l := e.loadLocked()
-			if cancel {
-				l.cancel()
-			}
-			c.staleLocked(e, l, why) // lists it
+			c.staleLocked(e, e.loadLocked(), why)
 		}
+	}
+	for n := c.loading.Front(); n != nil; n = c.loading.Next(n) {
+		e := entryOf[K, V](n)
+		l := e.loadLocked()
+		if cancel || (l.mode == modeRefresh && e.waiters == 0) {
+			l.cancel()
+		}
+		c.staleLocked(e, l, why)
 	}
 	c.drainLocked()
 	for e := c.firstLocked(); e != nil; e = c.firstLocked() {

@@ -468,12 +468,7 @@ func TestNaNKeysAreNeverStored(t *testing.T) {
 	if n := c.Len(); n != 0 {
 		t.Errorf("Len() = %d after NaN Gets, want 0", n)
 	}
-	c.mu.Lock()
-	inflight := c.running + c.loading.Len()
-	c.mu.Unlock()
-	if inflight != 0 {
-		t.Errorf("%d loads still registered after NaN Gets returned", inflight)
-	}
+	r4Check(t, c) // no load still running or listed
 	if s := c.Stats(); s.Misses != 8 || s.Loads != 8 || s.Hits != 0 {
 		t.Errorf("Stats() = %+v; want 8 misses and 8 loads", s)
 	}

@@ -278,12 +278,7 @@ func TestReview18Stress(t *testing.T) {
 						if b := r18Invariant(c); len(b) > 0 {
 							t.Errorf("after Close: %v", b)
 						}
-						c.mu.Lock()
-						n := c.running + c.loading.Len()
-						c.mu.Unlock()
-						if n != 0 {
-							t.Errorf("after Close: running+listed = %d", n)
-						}
+						r4Check(t, c) // nothing running, nothing listed
 						c, _ = New(load, cfg.opts(onEvict))
 						cp.Store(c)
 					}
