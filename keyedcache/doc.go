@@ -150,31 +150,31 @@
 // The [TinyLFU] policy (window TinyLFU, after Caffeine) keeps a compact
 // count of how often each key was asked for lately, lets a new value into a
 // small LRU window, and admits the window's oldest value into the main
-// region (a segmented LRU) if its key has been asked for more often than
-// the key it would push out, or, now and then, if it is popular but not
-// more so (one time in 128, so that inflated counts cannot keep every
-// newcomer out), or if it was turned away a short while ago while that
-// rule pays on the workload (as ARC readmits a key from its ghost lists);
-// the window's size adapts to the workload.
-// Choose it for a general-purpose cache where some keys are asked for far
-// more than others, or where scans and loops occur: it keeps more hits than
-// LRU on such traces (the trace tests pin its figures). It gives up the
-// exact LRU order, and costs more per miss; a hit costs about what it costs
-// under LRU, a little more where most keys are rare (it is also counted in
-// the sketch, unless the key's counts are already at their ceiling). Under it, Keys and All list the window, then the probation
-// segment, then the protected segment, each oldest first: the window and the
-// protected segment by last use, probation by when each value entered it
-// (from the window, or demoted from the protected segment; a hit moves a
-// value on probation to the protected segment). While hits overlap, they
-// are recorded as under LRU, and a recorded hit that would only move a
-// value of the protected segment is counted but not applied if the value
-// was moved to the segment's back within the last near moves there, near
-// being a quarter of the segment's largest size (which the window's size
-// sets), at most 4096. The moves are counted modulo 2^16: a value not
-// moved for 2^16 moves or more looks recent while the count, which the
-// other values' moves advance, is within near of its last, which is at
-// most 1/16 of the count's values. For a keyed singleton of clients and
-// pools, LRU is usually the right choice.
+// region (a segmented LRU) if its key has been asked for more often than the
+// key it would push out, or, now and then, if it is popular but not more so
+// (one time in 128, so that inflated counts cannot keep every newcomer out),
+// or if it was turned away a short while ago while that rule pays on the
+// workload (as ARC readmits a key from its ghost lists); the window's size
+// adapts to the workload. Choose it for a general-purpose cache where some
+// keys are asked for far more than others, or where scans and loops occur:
+// it keeps more hits than LRU on such traces (the trace tests pin its
+// figures). It gives up the exact LRU order, and costs more per miss; a hit
+// costs about what it costs under LRU, a little more where most keys are
+// rare (it is also counted in the sketch, unless the key's counts are
+// already at their ceiling). Under it, Keys and All list the window, then
+// the probation segment, then the protected segment, each oldest first: the
+// window and the protected segment by last use, probation by when each value
+// entered it (from the window, or demoted from the protected segment; a hit
+// moves a value on probation to the protected segment). While hits overlap,
+// they are recorded as under LRU, and a recorded hit that would only move a
+// value of the protected segment is counted but not applied if the value was
+// moved to the segment's back within the last near moves there, near being a
+// quarter of the segment's largest size (which the window's size sets), at
+// most 4096. The moves are counted modulo 2^16: a value not moved for 2^16
+// moves or more looks recent while the count, which the other values' moves
+// advance, is within near of its last, which is at most 1/16 of the count's
+// values. For a keyed singleton of clients and pools, LRU is usually the
+// right choice.
 //
 // # Expiry and refresh
 //
@@ -226,26 +226,26 @@
 // one that can, it starts a goroutine for it, so that the Get can leave
 // early. A miss of a Get with context.Background or context.TODO allocates
 // the entry (which is also the load's placeholder), and takes a 16-byte
-// context for the Loader from a slab that the cache allocates every 256
-// such misses; the load's state (88 bytes) is allocated only if another
-// call joins or cancels the load or the Loader asks for Done or AfterFunc,
-// and for every other miss. The Loader's context refers to the entry only
-// while the load runs: a context kept after it keeps no value alive, only
-// its 4 KiB slab. At the bound, the table reuses the nodes that deletes
-// empty, and the buckets that its splits replaced once every key they held
-// has left, so that once the trie has taken its shape such a miss makes
-// 1.004 allocations on average beyond the Loader's. No Get, Set or
-// Delete does work proportional to the number of entries: the table never
-// copies or rehashes (a store allocates at most the trie nodes on one path),
-// and removed entries are unlinked at once. What a call removes it pays
-// for, though: a sweep removes every value that has expired, with its
-// OnEvict, in the call that sweeps, so that a Get that misses after many
-// values expired at once works in proportion to them, as Clear does; and
-// Len and Stats count the expired values not yet swept. Under TinyLFU, the aging of the
+// context for the Loader from a slab that the cache allocates every 256 such
+// misses; the load's state (88 bytes) is allocated only if another call
+// joins or cancels the load or the Loader asks for Done or AfterFunc, and
+// for every other miss. The Loader's context refers to the entry only while
+// the load runs: a context kept after it keeps no value alive, only its
+// 4 KiB slab. At the bound, the table reuses the nodes that deletes empty,
+// and the buckets that its splits replaced once every key they held has
+// left, so that once the trie has taken its shape such a miss makes 1.004
+// allocations on average beyond the Loader's. No Get, Set or Delete does
+// work proportional to the number of entries: the table never copies or
+// rehashes (a store allocates at most the trie nodes on one path), and
+// removed entries are unlinked at once. What a call removes it pays for,
+// though: a sweep removes every value that has expired, with its OnEvict, in
+// the call that sweeps, so that a Get that misses after many values expired
+// at once works in proportion to them, as Clear does; and Len and Stats
+// count the expired values not yet swept. Under TinyLFU, the aging of the
 // frequency sketch, whose size is set by MaxEntries, halves at most 1024
-// words per call (about a microsecond). Clear, Close, Keys and All take
-// time proportional to the number of entries, by nature. One exception, once
-// in 2^48 placements in the LRU order (65 days at fifty million stores and
+// words per call (about a microsecond). Clear, Close, Keys and All take time
+// proportional to the number of entries, by nature. One exception, once in
+// 2^48 placements in the LRU order (65 days at fifty million stores and
 // moves a second): the call that makes the one that passes the 48 bits of
 // the order's stamps numbers the order afresh, in time proportional to its
 // length.

@@ -552,9 +552,9 @@ func (c *KeyedCache[K, V]) received(e *entry[K, V], l *load[K, V], acquire bool)
 
 // staleLocked makes e's load stale and takes its placeholder out of the
 // table, if it is there: the next Get of the key starts afresh. The load
-// goes on the loading list, where refreshes already are, so that Close
-// can cancel and wait for it. why
-// is the reason its value leaves with if no Get receives it (complete).
+// goes on the loading list, where refreshes already are, so that Close can
+// cancel and wait for it. why is the reason its value leaves with if no
+// Get receives it (complete).
 func (c *KeyedCache[K, V]) staleLocked(e *entry[K, V], l *load[K, V], why Reason) {
 	if l.stale {
 		return
